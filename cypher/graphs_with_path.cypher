@@ -1,0 +1,8 @@
+// name: graphs_with_path
+// description: Graphs containing a chain of operator types along data-flow edges (2 to 6 types), with match counts.
+// param: ops list[str]
+// mode: read
+MATCH p = (a:Operator)-[:FLOWS*1..5]->(b:Operator)
+WHERE a.op_type IN $ops AND length(p) = size($ops) - 1 AND [n IN nodes(p) | n.op_type] = $ops
+RETURN a.graph_id AS graph_id, count(*) AS occurrences
+ORDER BY occurrences DESC, graph_id

@@ -1,0 +1,1 @@
+"""Readers of model sources (ONNX files, code-defined zoos, Younger releases)."""

@@ -1,0 +1,49 @@
+"""The one place where Cypher text differs between backends.
+
+Library queries are written in Neo4j's Cypher. For the embedded store (LadybugDB) a few
+functions are spelled differently; each rule below rewrites one construct, and nothing else in
+the code knows about dialects. Rules apply to user queries too, so a query written for Neo4j
+runs unchanged on the embedded store where these constructs are all that differ.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+Rule = Callable[[str], str]
+
+
+def _rewrite_calls(text: str, name: str, render: Callable[[str], str]) -> str:
+    """Rewrite `name(<balanced args>)` → render(args), leaving everything else alone."""
+    out, i = [], 0
+    pattern = re.compile(rf"\b{name}\s*\(", re.IGNORECASE)
+    while True:
+        m = pattern.search(text, i)
+        if not m:
+            out.append(text[i:])
+            return "".join(out)
+        depth, j = 1, m.end()
+        while j < len(text) and depth:
+            depth += {"(": 1, ")": -1}.get(text[j], 0)
+            j += 1
+        out.append(text[i:m.start()])
+        out.append(render(_rewrite_calls(text[m.end():j - 1], name, render)))
+        i = j
+
+
+EMBEDDED_RULES: list[tuple[str, Rule]] = [
+    ("toFloat(x) → CAST(x AS DOUBLE)", lambda t: _rewrite_calls(t, "toFloat", lambda a: f"CAST({a} AS DOUBLE)")),
+    ("toInteger(x) → CAST(x AS INT64)", lambda t: _rewrite_calls(t, "toInteger", lambda a: f"CAST({a} AS INT64)")),
+    ("relationships(p) → rels(p)", lambda t: re.sub(r"\brelationships\s*\(", "rels(", t)),
+    ("[x IN nodes(p) | x.prop] → properties(nodes(p), 'prop')",
+     lambda t: re.sub(r"\[\s*(\w+)\s+IN\s+nodes\((\w+)\)\s*\|\s*\1\.(\w+)\s*\]", r"properties(nodes(\2), '\3')", t)),
+]
+
+RULES: dict[str, list[tuple[str, Rule]]] = {"neo4j": [], "embedded": EMBEDDED_RULES}
+
+
+def translate(text: str, backend: str) -> str:
+    for _, rule in RULES.get(backend, []):
+        text = rule(text)
+    return text

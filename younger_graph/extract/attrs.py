@@ -1,0 +1,114 @@
+"""Canonical JSON for ONNX attributes: sorted keys, every attribute type, bounded size.
+
+Tensors are summarised by dtype and shape (never their values: random initialisation must not
+change an architecture), subgraphs become references to the scope they are extracted under, and
+very long strings or lists are cut to a prefix plus a digest so one huge attribute cannot blow up
+memory or the tables.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from collections.abc import Callable
+from typing import Any
+
+from onnx import AttributeProto, SparseTensorProto, TensorProto, TypeProto
+
+MAX_STRING_CHARS = 256
+MAX_LIST_ITEMS = 1024
+
+_DTYPE_NAMES = {v: k.lower() for k, v in TensorProto.DataType.items()}
+
+
+def dtype_name(elem_type: int) -> str:
+    """ONNX element type number → lower-case name (`float`, `int64`, ...); unknown → `type<N>`."""
+    return _DTYPE_NAMES.get(elem_type, f"type{elem_type}")
+
+
+def canonical_float(value: float) -> float | str:
+    """ONNX floats are float32: print the shortest float32 repr so 0.1 stays 0.1; JSON has no NaN."""
+    if math.isnan(value) or math.isinf(value):
+        return str(value)
+    return float(f"{value:.9g}") if value != 0 else 0.0
+
+
+def _digest(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()[:16]
+
+
+def canonical_string(raw: bytes) -> str:
+    text = raw.decode("utf-8", errors="backslashreplace")
+    if len(text) <= MAX_STRING_CHARS:
+        return text
+    return f"{text[:MAX_STRING_CHARS]}…[{len(raw)} bytes sha256:{_digest(raw)}]"
+
+
+def tensor_summary(tensor: TensorProto) -> dict[str, Any]:
+    return {"dtype": dtype_name(tensor.data_type), "shape": list(tensor.dims)}
+
+
+def sparse_summary(sparse: SparseTensorProto) -> dict[str, Any]:
+    return {"dtype": dtype_name(sparse.values.data_type), "shape": list(sparse.dims), "sparse": True}
+
+
+def type_summary(tp: TypeProto) -> str:
+    kind = tp.WhichOneof("value")
+    if kind == "tensor_type":
+        return f"tensor({dtype_name(tp.tensor_type.elem_type)})"
+    if kind in ("sequence_type", "optional_type"):
+        return f"{kind.split('_')[0]}({type_summary(getattr(tp, kind).elem_type)})"
+    return kind or "unknown"
+
+
+def bounded_list(items: list[Any]) -> list[Any] | dict[str, Any]:
+    if len(items) <= MAX_LIST_ITEMS:
+        return items
+    blob = json.dumps(items, sort_keys=True).encode()
+    return {"truncated": items[:16], "len": len(items), "sha256": _digest(blob)}
+
+
+GraphRef = Callable[[str, int | None], Any]
+
+
+def attribute_value(attr: AttributeProto, graph_ref: GraphRef) -> Any:
+    """One attribute → JSON-ready value. `graph_ref(attr_name, k)` names a subgraph's scope."""
+    if attr.ref_attr_name:  # inside a FunctionProto: value comes from the call site
+        return {"ref": attr.ref_attr_name}
+    t = attr.type
+    if t == AttributeProto.INT:
+        return attr.i
+    if t == AttributeProto.FLOAT:
+        return canonical_float(attr.f)
+    if t == AttributeProto.STRING:
+        return canonical_string(attr.s)
+    if t == AttributeProto.INTS:
+        return bounded_list(list(attr.ints))
+    if t == AttributeProto.FLOATS:
+        floats = list(attr.floats)
+        return bounded_list(floats if len(floats) > MAX_LIST_ITEMS else [canonical_float(f) for f in floats])
+    if t == AttributeProto.STRINGS:
+        return bounded_list([canonical_string(s) for s in attr.strings])
+    if t == AttributeProto.TENSOR:
+        return {"tensor": tensor_summary(attr.t)}
+    if t == AttributeProto.TENSORS:
+        return bounded_list([{"tensor": tensor_summary(x)} for x in attr.tensors])
+    if t == AttributeProto.SPARSE_TENSOR:
+        return {"tensor": sparse_summary(attr.sparse_tensor)}
+    if t == AttributeProto.SPARSE_TENSORS:
+        return bounded_list([{"tensor": sparse_summary(x)} for x in attr.sparse_tensors])
+    if t == AttributeProto.GRAPH:
+        return {"graph": graph_ref(attr.name, None)}
+    if t == AttributeProto.GRAPHS:
+        return [{"graph": graph_ref(attr.name, k)} for k in range(len(attr.graphs))]
+    if t == AttributeProto.TYPE_PROTO:
+        return {"type": type_summary(attr.tp)}
+    if t == AttributeProto.TYPE_PROTOS:
+        return [{"type": type_summary(x)} for x in attr.type_protos]
+    return {"unknown_attribute_type": int(t)}
+
+
+def dumps(value: Any) -> str:
+    """The one JSON spelling used in every table: sorted keys, no spaces, UTF-8 kept."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)

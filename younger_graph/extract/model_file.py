@@ -1,0 +1,157 @@
+"""One model source → one models row (+ its graph when it extracts). Runs inside worker processes.
+
+Nothing here raises for a bad model: every failure becomes `status="error"` with one sentence.
+"""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+import onnx
+from google.protobuf.message import DecodeError
+
+from younger_graph.extract.attrs import dumps
+from younger_graph.extract.onnx_graph import ExtractionError, model_to_builder
+from younger_graph.graph import ExtractedGraph
+
+
+@dataclass
+class ModelResult:
+    row: dict[str, Any]
+    graph: ExtractedGraph | None = None
+    known: bool = False  # content already extracted earlier: the parent fills in graph_id
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.row["status"] == "ok"
+
+
+def model_id_for(source: str, content_sha256: str | None) -> str:
+    return hashlib.sha256(f"{source}\0{content_sha256 or ''}".encode()).hexdigest()[:16]
+
+
+def _row(source: str, name: str, sha: str | None, size: int | None) -> dict[str, Any]:
+    return {
+        "model_id": model_id_for(source, sha),
+        "source": source,
+        "name": name,
+        "status": "ok",
+        "error": "",
+        "graph_id": None,
+        "content_sha256": sha,
+        "ir_version": None,
+        "opsets": None,
+        "producer": None,
+        "num_bytes": size,
+        "task": None,
+        "origin": None,
+        "tags": None,
+    }
+
+
+def _fail(row: dict[str, Any], message: str) -> ModelResult:
+    row.update(status="error", error=message)
+    return ModelResult(row)
+
+
+GENERIC_STEMS = ("model", "model_quantized", "graph", "network")
+
+
+def default_name(source: str) -> str:
+    """File stem; for generic stems (hub layouts such as <name>/model.onnx) the folder name too."""
+    path = source.rstrip("/")
+    base = os.path.basename(path) or source
+    stem = base[:-5] if base.lower().endswith(".onnx") else base
+    parent = os.path.basename(os.path.dirname(path))
+    return f"{parent}/{stem}" if stem.lower() in GENERIC_STEMS and parent else stem
+
+
+def read_source_bytes(path: str) -> bytes:
+    """Read a model file, turning OS trouble into one clear sentence (ExtractionError)."""
+    try:
+        if os.path.isdir(path):
+            raise ExtractionError("is a directory, not an ONNX file")
+        with open(path, "rb") as fh:
+            return fh.read()
+    except ExtractionError:
+        raise
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise ExtractionError("is a symbolic link loop") from None
+        if exc.errno == errno.ENOENT:
+            raise ExtractionError("does not exist") from None
+        raise ExtractionError(f"cannot be read ({exc.strerror or exc})") from None
+
+
+def parse_model(data: bytes) -> onnx.ModelProto:
+    if not data:
+        raise ExtractionError("is empty (0 bytes)")
+    model = onnx.ModelProto()
+    try:
+        model.ParseFromString(data)
+    except (DecodeError, RuntimeError, ValueError) as exc:
+        raise ExtractionError(f"is not a valid ONNX protobuf ({str(exc).strip() or type(exc).__name__})") from None
+    return model
+
+
+def _maybe_infer_shapes(model: onnx.ModelProto) -> onnx.ModelProto:
+    try:
+        return onnx.shape_inference.infer_shapes(model, strict_mode=False)
+    except Exception:  # inference is best effort: declared shapes remain
+        return model
+
+
+def extract_model(model: onnx.ModelProto, row: dict[str, Any], infer_shapes: bool = False) -> ModelResult:
+    """Fill the row's ONNX header fields and extract the graph."""
+    row["ir_version"] = int(model.ir_version)
+    row["opsets"] = dumps({o.domain or "ai.onnx": int(o.version) for o in model.opset_import})
+    row["producer"] = " ".join(p for p in (model.producer_name, model.producer_version) if p)
+    if infer_shapes:
+        model = _maybe_infer_shapes(model)
+    try:
+        graph = model_to_builder(model).finish()
+    except ExtractionError as exc:
+        return _fail(row, str(exc))
+    except RecursionError:
+        return _fail(row, "subgraphs are nested too deeply to walk")
+    row["graph_id"] = graph.graph_id
+    return ModelResult(row, graph)
+
+
+def extract_file(path: str, known_content: frozenset[str] = frozenset(), infer_shapes: bool = False,
+                 name: str | None = None) -> ModelResult:
+    row = _row(path, name or default_name(path), None, None)
+    try:
+        data = read_source_bytes(path)
+        row["content_sha256"] = hashlib.sha256(data).hexdigest()
+        row["num_bytes"] = len(data)
+        row["model_id"] = model_id_for(path, row["content_sha256"])
+        if row["content_sha256"] in known_content:
+            return ModelResult(row, known=True)
+        return extract_model(parse_model(data), row, infer_shapes)
+    except ExtractionError as exc:
+        return _fail(row, f"{os.path.basename(path) or path} {exc}")
+    except MemoryError:
+        return _fail(row, "ran out of memory while parsing")
+
+
+def extract_zoo(ref: str, infer_shapes: bool = False) -> ModelResult:
+    row = _row(ref, ref, None, None)
+    row["origin"] = ref.split(":", 1)[0]
+    try:
+        from younger_graph.zoo import export_zoo_model
+
+        model = export_zoo_model(ref)
+    except Exception as exc:  # export failures of third-party code come in every shape
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        return _fail(row, f"{ref} could not be exported: {reason}")
+    data = model.SerializeToString()
+    row["content_sha256"] = hashlib.sha256(data).hexdigest()
+    row["num_bytes"] = len(data)
+    row["model_id"] = model_id_for(ref, row["content_sha256"])
+    return extract_model(model, row, infer_shapes)

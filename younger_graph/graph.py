@@ -1,0 +1,185 @@
+"""An operator DAG being built, column by column, and its conversion to table rows.
+
+Every source (ONNX files, zoo exports, Younger releases) fills a `GraphBuilder`; `finish()` hashes
+it and returns Arrow tables in the schemas of `model.py`. Columns are plain lists so building a
+100k-operator graph creates no per-node Python objects beyond the values themselves.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import pyarrow as pa
+
+from younger_graph import hashing
+from younger_graph.extract.attrs import dumps
+from younger_graph.model import (
+    EDGES_SCHEMA,
+    GRAPHS_SCHEMA,
+    INPUT_OP_TYPE,
+    KIND_INPUT,
+    KIND_OPERATOR,
+    KIND_OUTPUT,
+    OPERATORS_SCHEMA,
+    OUTPUT_OP_TYPE,
+)
+
+
+@dataclass
+class ExtractedGraph:
+    graph_id: str
+    graph_id_noattr: str
+    graph_row: dict[str, Any]
+    operators: pa.Table
+    edges: pa.Table
+
+
+@dataclass
+class GraphBuilder:
+    kind: list[str] = field(default_factory=list)
+    op_type: list[str] = field(default_factory=list)
+    domain: list[str] = field(default_factory=list)
+    scope: list[str] = field(default_factory=list)
+    name: list[str] = field(default_factory=list)
+    attrs: list[str] = field(default_factory=list)
+    initializers: list[str] = field(default_factory=list)
+    label: list[str] = field(default_factory=list)
+    label_noattr: list[str] = field(default_factory=list)
+
+    e_src: list[int] = field(default_factory=list)
+    e_src_slot: list[int] = field(default_factory=list)
+    e_dst: list[int] = field(default_factory=list)
+    e_dst_slot: list[int] = field(default_factory=list)
+    e_scope: list[str] = field(default_factory=list)
+    e_tensor: list[str] = field(default_factory=list)
+    e_dtype: list[str | None] = field(default_factory=list)
+    e_shape: list[str | None] = field(default_factory=list)
+
+    # Nesting (parent operator → node inside its subgraph or function body) is hashed, not stored:
+    # the scope column already records it.
+    s_parent: list[int] = field(default_factory=list)
+    s_child: list[int] = field(default_factory=list)
+    s_label: list[str] = field(default_factory=list)
+
+    num_subgraphs: int = 0
+    num_functions: int = 0
+    num_initializers: int = 0
+    num_dangling: int = 0
+
+    def add_node(
+        self,
+        kind: str,
+        op_type: str,
+        domain: str,
+        scope: str,
+        name: str,
+        attrs_json: str = "{}",
+        hash_attrs_json: str | None = None,
+        init_slots: dict[int, dict[str, Any]] | None = None,
+        position: int | None = None,
+    ) -> int:
+        """Append a node and return its idx. `position` orders graph inputs/outputs in the hash."""
+        idx = len(self.kind)
+        inits = init_slots or {}
+        inits_json = dumps({str(k): v for k, v in sorted(inits.items())}) if inits else "{}"
+        slots = ",".join(str(k) for k in sorted(inits))
+        pos = "" if position is None else str(position)
+        self.kind.append(kind)
+        self.op_type.append(op_type)
+        self.domain.append(domain)
+        self.scope.append(scope)
+        self.name.append(name)
+        self.attrs.append(attrs_json)
+        self.initializers.append(inits_json)
+        self.label.append(f"{kind}|{domain}|{op_type}|{pos}|{hash_attrs_json or attrs_json}|{inits_json}")
+        self.label_noattr.append(f"{kind}|{domain}|{op_type}|{pos}|{slots}")
+        return idx
+
+    def add_input(self, scope: str, name: str, position: int) -> int:
+        return self.add_node(KIND_INPUT, INPUT_OP_TYPE, "", scope, name, position=position)
+
+    def add_output(self, scope: str, name: str, position: int) -> int:
+        return self.add_node(KIND_OUTPUT, OUTPUT_OP_TYPE, "", scope, name, position=position)
+
+    def add_edge(
+        self,
+        src: int,
+        src_slot: int,
+        dst: int,
+        dst_slot: int,
+        scope: str,
+        tensor: str,
+        dtype: str | None = None,
+        shape: str | None = None,
+    ) -> None:
+        self.e_src.append(src)
+        self.e_src_slot.append(src_slot)
+        self.e_dst.append(dst)
+        self.e_dst_slot.append(dst_slot)
+        self.e_scope.append(scope)
+        self.e_tensor.append(tensor)
+        self.e_dtype.append(dtype)
+        self.e_shape.append(shape)
+
+    def add_nesting(self, parent: int, child: int, label: str) -> None:
+        self.s_parent.append(parent)
+        self.s_child.append(child)
+        self.s_label.append(label)
+
+    def hash_ids(self) -> tuple[str, str]:
+        flows = (self.e_src, self.e_src_slot, self.e_dst, self.e_dst_slot)
+        nesting = (self.s_parent, self.s_child, self.s_label)
+        return (
+            hashing.graph_hash(self.label, flows, nesting),
+            hashing.graph_hash(self.label_noattr, flows, nesting),
+        )
+
+    def finish(self) -> ExtractedGraph:
+        graph_id, graph_id_noattr = self.hash_ids()
+        n = len(self.kind)
+        operators = pa.Table.from_arrays(
+            [
+                pa.array([graph_id] * n, pa.string()),
+                pa.array(range(n), pa.int32()),
+                pa.array(self.kind, pa.string()),
+                pa.array(self.op_type, pa.string()),
+                pa.array(self.domain, pa.string()),
+                pa.array(self.scope, pa.string()),
+                pa.array(self.name, pa.string()),
+                pa.array(self.attrs, pa.string()),
+                pa.array(self.initializers, pa.string()),
+            ],
+            schema=OPERATORS_SCHEMA,
+        )
+        m = len(self.e_src)
+        edges = pa.Table.from_arrays(
+            [
+                pa.array([graph_id] * m, pa.string()),
+                pa.array(self.e_src, pa.int32()),
+                pa.array(self.e_src_slot, pa.int32()),
+                pa.array(self.e_dst, pa.int32()),
+                pa.array(self.e_dst_slot, pa.int32()),
+                pa.array(self.e_scope, pa.string()),
+                pa.array(self.e_tensor, pa.string()),
+                pa.array(self.e_dtype, pa.string()),
+                pa.array(self.e_shape, pa.string()),
+            ],
+            schema=EDGES_SCHEMA,
+        )
+        row = {
+            "graph_id": graph_id,
+            "graph_id_noattr": graph_id_noattr,
+            "num_nodes": n,
+            "num_operators": sum(1 for k in self.kind if k == KIND_OPERATOR),
+            "num_edges": m,
+            "num_inputs": sum(1 for k, s in zip(self.kind, self.scope) if k == KIND_INPUT and not s),
+            "num_outputs": sum(1 for k, s in zip(self.kind, self.scope) if k == KIND_OUTPUT and not s),
+            "num_subgraphs": self.num_subgraphs,
+            "num_functions": self.num_functions,
+            "num_initializers": self.num_initializers,
+            "num_dangling": self.num_dangling,
+            "num_models": 0,
+        }
+        assert set(row) == set(GRAPHS_SCHEMA.names)
+        return ExtractedGraph(graph_id, graph_id_noattr, row, operators, edges)

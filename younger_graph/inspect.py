@@ -1,0 +1,68 @@
+"""`inspect` and `hash`: one model's DAG summary without writing any table."""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
+
+from younger_graph.extract.model_file import ModelResult, extract_file, extract_zoo
+from younger_graph.extract.sources import is_zoo_ref
+
+
+class ModelError(ValueError):
+    """The model could not be extracted; the message is one sentence."""
+
+
+def extract_one(source: str, infer_shapes: bool = False) -> ModelResult:
+    if is_zoo_ref(source):
+        return extract_zoo(source, infer_shapes)
+    from younger_graph.loaders import younger
+
+    if os.path.isdir(source) and younger.is_younger_instance(source):
+        return younger.extract_instance(source)
+    return extract_file(source, infer_shapes=infer_shapes)
+
+
+@dataclass
+class ModelSummary:
+    source: str
+    graph_id: str
+    graph_id_noattr: str
+    counts: dict[str, Any]
+    op_types: list[tuple[str, int]]
+    scopes: list[tuple[str, int]]
+    header: dict[str, Any]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "source": self.source,
+            "graph_id": self.graph_id,
+            "graph_id_noattr": self.graph_id_noattr,
+            **self.counts,
+            "op_types": dict(self.op_types),
+            "scopes": dict(self.scopes),
+            **self.header,
+        }
+
+
+def summarize(source: str, infer_shapes: bool = False) -> ModelSummary:
+    result = extract_one(source, infer_shapes)
+    if not result.ok or result.graph is None:
+        raise ModelError(f"{source}: {result.row['error']}")
+    g = result.graph
+    ops = g.operators.to_pydict()
+    op_types = Counter(t for t, k in zip(ops["op_type"], ops["kind"]) if k == "operator")
+    scopes = Counter(s for s in ops["scope"] if s)
+    counts = {k: v for k, v in g.graph_row.items() if k.startswith("num_") and k != "num_models"}
+    header = {k: result.row[k] for k in ("ir_version", "opsets", "producer", "content_sha256")}
+    return ModelSummary(source, g.graph_id, g.graph_id_noattr, counts, op_types.most_common(),
+                        sorted(scopes.items()), header)
+
+
+def hash_model(source: str, noattr: bool = False) -> str:
+    result = extract_one(source)
+    if not result.ok or result.graph is None:
+        raise ModelError(f"{source}: {result.row['error']}")
+    return result.graph.graph_id_noattr if noattr else result.graph.graph_id

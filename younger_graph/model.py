@@ -1,0 +1,89 @@
+"""The four tables every stage exchanges: the single definition of every column.
+
+`docs/formats.md` documents them for users; this module is what the code reads and writes.
+Every later stage (store, stats, export) depends only on these schemas, never on ONNX.
+"""
+
+from __future__ import annotations
+
+import pyarrow as pa
+
+FORMAT_VERSION = "1"
+
+TABLE_NAMES = ("models", "graphs", "operators", "edges")
+
+# Columns of models.parquet that always exist; metadata columns from --meta are appended as strings.
+MODELS_SCHEMA = pa.schema(
+    [
+        ("model_id", pa.string()),
+        ("source", pa.string()),
+        ("name", pa.string()),
+        ("status", pa.string()),
+        ("error", pa.string()),
+        ("graph_id", pa.string()),
+        ("content_sha256", pa.string()),
+        ("ir_version", pa.int64()),
+        ("opsets", pa.string()),
+        ("producer", pa.string()),
+        ("num_bytes", pa.int64()),
+        ("task", pa.string()),
+        ("origin", pa.string()),
+        ("tags", pa.string()),
+    ]
+)
+
+GRAPHS_SCHEMA = pa.schema(
+    [
+        ("graph_id", pa.string()),
+        ("graph_id_noattr", pa.string()),
+        ("num_nodes", pa.int64()),
+        ("num_operators", pa.int64()),
+        ("num_edges", pa.int64()),
+        ("num_inputs", pa.int64()),
+        ("num_outputs", pa.int64()),
+        ("num_subgraphs", pa.int64()),
+        ("num_functions", pa.int64()),
+        ("num_initializers", pa.int64()),
+        ("num_dangling", pa.int64()),
+        ("num_models", pa.int64()),
+    ]
+)
+
+OPERATORS_SCHEMA = pa.schema(
+    [
+        ("graph_id", pa.string()),
+        ("idx", pa.int32()),
+        ("kind", pa.string()),
+        ("op_type", pa.string()),
+        ("domain", pa.string()),
+        ("scope", pa.string()),
+        ("name", pa.string()),
+        ("attrs", pa.string()),
+        ("initializers", pa.string()),
+    ]
+)
+
+EDGES_SCHEMA = pa.schema(
+    [
+        ("graph_id", pa.string()),
+        ("src", pa.int32()),
+        ("src_slot", pa.int32()),
+        ("dst", pa.int32()),
+        ("dst_slot", pa.int32()),
+        ("scope", pa.string()),
+        ("tensor", pa.string()),
+        ("dtype", pa.string()),
+        ("shape", pa.string()),
+    ]
+)
+
+SCHEMAS: dict[str, pa.Schema] = {
+    "models": MODELS_SCHEMA,
+    "graphs": GRAPHS_SCHEMA,
+    "operators": OPERATORS_SCHEMA,
+    "edges": EDGES_SCHEMA,
+}
+
+# Node kinds and the op_type given to the graph's input and output nodes.
+KIND_OPERATOR, KIND_INPUT, KIND_OUTPUT = "operator", "input", "output"
+INPUT_OP_TYPE, OUTPUT_OP_TYPE = "Input", "Output"

@@ -1,0 +1,283 @@
+"""The store interface and the load algorithm both backends share.
+
+A backend is a transport: it runs Cypher with bound parameters and returns a DataFrame, and it
+writes chunks of whole graphs atomically. Everything else (what to skip, chunking, attribute
+properties, progress) lives here once.
+
+Loading is graph-atomic: a chunk of complete graphs (their Graph node, Operators, CONTAINS and
+FLOWS) commits in one transaction, so a half-written graph is never visible; a killed load is
+resumed by loading again (graphs already present are skipped; models are merged by model_id).
+"""
+
+from __future__ import annotations
+
+import json
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from younger_graph.model import SCHEMAS
+from younger_graph.store.properties import AttributeFlattener, infer_types
+from younger_graph.tables import read_table, table_path
+
+Progress = Callable[[str, int, int], None]
+
+MODEL_CORE = SCHEMAS["models"].names
+GRAPH_COLUMNS = SCHEMAS["graphs"].names
+OPERATOR_COLUMNS = SCHEMAS["operators"].names
+FLOW_COLUMNS = ["src_slot", "dst_slot", "scope", "tensor", "dtype", "shape"]
+
+
+class StoreError(RuntimeError):
+    """A store problem the user can act on (unreachable, refused, not found); one sentence."""
+
+
+class QueryError(StoreError):
+    """The database rejected a query; the message is the database's own."""
+
+
+@dataclass
+class LoadSummary:
+    models: int = 0
+    graphs: int = 0
+    operators: int = 0
+    edges: int = 0
+    skipped_graphs: int = 0
+    skipped_models: int = 0
+    attribute_properties: int = 0
+    warnings: list[str] = field(default_factory=list)
+
+    def line(self) -> str:
+        return (f"loaded {self.models} models, {self.graphs} graphs, {self.operators} operators, "
+                f"{self.edges} edges; skipped {self.skipped_graphs} graphs and {self.skipped_models} "
+                f"models already present")
+
+    def as_dict(self) -> dict[str, Any]:
+        return {k: v for k, v in self.__dict__.items()}
+
+
+@dataclass
+class GraphChunk:
+    graphs: pa.Table
+    operators: pa.Table
+    edges: pa.Table
+    attr_props: list[dict[str, Any]] = field(default_factory=list)  # attr_* properties per operator
+
+    @property
+    def rows(self) -> int:
+        return self.operators.num_rows + self.edges.num_rows
+
+
+def operator_uid(graph_id: pa.Array | pa.ChunkedArray, idx: pa.Array | pa.ChunkedArray) -> pa.Array:
+    """Operators are keyed by `<graph_id>:<idx>` (single-column key; unique across the store)."""
+    return pc.binary_join_element_wise(graph_id, pc.cast(idx, pa.string()), ":")
+
+
+def _runs(table: pa.Table) -> Iterator[tuple[str, pa.Table]]:
+    """Split rows into runs of one graph_id each (tables are written grouped by graph)."""
+    if table.num_rows == 0:
+        return
+    gids = table.column("graph_id").to_pylist()
+    start = 0
+    for i in range(1, len(gids) + 1):
+        if i == len(gids) or gids[i] != gids[start]:
+            yield gids[start], table.slice(start, i - start)
+            start = i
+
+
+def iter_graph_rows(folder: Path, table: str) -> Iterator[tuple[str, pa.Table]]:
+    """(graph_id, that graph's rows) in file order, across batch boundaries."""
+    path = table_path(folder, table)
+    if not path.exists():
+        return
+    pending_id, pending = None, []
+    for batch in pq.ParquetFile(path).iter_batches(batch_size=200_000):
+        for gid, rows in _runs(pa.Table.from_batches([batch])):
+            if gid != pending_id and pending:
+                yield pending_id, pa.concat_tables(pending)
+                pending = []
+            pending_id = gid
+            pending.append(rows)
+    if pending:
+        yield pending_id, pa.concat_tables(pending)
+
+
+class Store(ABC):
+    """Run Cypher (→ DataFrame) and load extraction tables; one subclass per transport."""
+
+    backend: str = "?"
+    location: str = ""
+    chunk_rows: int = 1_000_000
+
+    # -- transport ------------------------------------------------------------------------------
+    @abstractmethod
+    def run(self, cypher: str, params: dict[str, Any] | None = None, *, write: bool = False) -> pd.DataFrame:
+        """Run one Cypher statement with bound parameters."""
+
+    @abstractmethod
+    def close(self) -> None: ...
+
+    @abstractmethod
+    def ensure_schema(self, attr_kinds: dict[str, str], model_columns: list[str]) -> dict[str, str]:
+        """Create tables/constraints; returns the attribute kinds the store now has."""
+
+    @abstractmethod
+    def write_graph_chunk(self, chunk: GraphChunk) -> None:
+        """Graph nodes, operators (with attr_* properties), CONTAINS and FLOWS in one transaction."""
+
+    @abstractmethod
+    def write_models(self, models: pa.Table) -> None:
+        """Upsert Model nodes and their INSTANCE_OF edges."""
+
+    # -- shared API -----------------------------------------------------------------------------
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def query(self, name: str, *, write: bool = False, **params: Any) -> pd.DataFrame:
+        """Run a named library query (cypher/NAME.cypher) with parameters; defaults filled in."""
+        from younger_graph.query import library
+
+        q = library().get(name)
+        return self.run(q.text_for(self.backend), q.bind(params), write=write or q.writes)
+
+    def loaded_graph_ids(self) -> set[str]:
+        df = self.run("MATCH (g:Graph) RETURN g.graph_id AS graph_id")
+        return set(df["graph_id"]) if len(df) else set()
+
+    def loaded_model_ids(self) -> set[str]:
+        df = self.run("MATCH (m:Model) RETURN m.model_id AS model_id")
+        return set(df["model_id"]) if len(df) else set()
+
+    def counts(self) -> dict[str, int]:
+        out = {}
+        for label in ("Model", "Graph", "Operator"):
+            out[label] = int(self.run(f"MATCH (n:{label}) RETURN count(n) AS n")["n"].iloc[0])
+        for rel in ("INSTANCE_OF", "CONTAINS", "FLOWS"):
+            out[rel] = int(self.run(f"MATCH ()-[r:{rel}]->() RETURN count(r) AS n")["n"].iloc[0])
+        return out
+
+    def load(self, folder: str | Path, on_progress: Progress | None = None) -> LoadSummary:
+        """Load an extraction folder; idempotent and resumable (see module docstring)."""
+        folder = Path(folder)
+        if not table_path(folder, "graphs").exists():
+            raise StoreError(f"{folder} has no graphs.parquet: run `younger-graph extract` first")
+        summary = LoadSummary()
+        graphs = read_table(folder, "graphs")
+        models = read_table(folder, "models")
+        model_columns = [c for c in models.column_names if c not in MODEL_CORE]
+        self.ensure_schema({}, model_columns)
+        present = self.loaded_graph_ids()
+        wanted = [g for g in graphs.column("graph_id").to_pylist() if g not in present]
+        summary.skipped_graphs = graphs.num_rows - len(wanted)
+        kinds = self.ensure_schema(self._attribute_kinds(folder, set(wanted)), model_columns)
+        summary.attribute_properties = len(kinds)
+        flattener = AttributeFlattener(kinds)
+        if wanted:
+            self._load_graphs(folder, graphs, set(wanted), flattener, summary, on_progress)
+        self._load_models(models, summary, on_progress)
+        return summary
+
+    # -- load steps -----------------------------------------------------------------------------
+    @staticmethod
+    def _attribute_kinds(folder: Path, wanted: set[str]) -> dict[str, str]:
+        if not wanted:
+            return {}
+        distinct: set[str] = set()
+        for batch in pq.ParquetFile(table_path(folder, "operators")).iter_batches(
+            batch_size=500_000, columns=["graph_id", "attrs"]
+        ):
+            keep = pc.is_in(batch.column("graph_id"), pa.array(sorted(wanted)))
+            distinct.update(pc.unique(batch.column("attrs").filter(keep)).to_pylist())
+        return infer_types(distinct)
+
+    def _load_graphs(self, folder: Path, graphs: pa.Table, wanted: set[str], flattener: AttributeFlattener,
+                     summary: LoadSummary, on_progress: Progress | None) -> None:
+        by_id = {g["graph_id"]: g for g in graphs.to_pylist() if g["graph_id"] in wanted}
+        edges_iter = iter_graph_rows(folder, "edges")
+        next_edges = next(edges_iter, None)
+        pending: list[tuple[dict[str, Any], pa.Table, pa.Table]] = []
+        rows = 0
+        done = 0
+        empty_edges = SCHEMAS["edges"].empty_table()
+        for gid, ops in iter_graph_rows(folder, "operators"):
+            # Edges are grouped in the same graph order; a graph without edges has no run.
+            edges = empty_edges
+            if next_edges is not None and next_edges[0] == gid:
+                edges = next_edges[1]
+                next_edges = next(edges_iter, None)
+            if gid not in by_id:
+                continue
+            pending.append((by_id.pop(gid), ops, edges))
+            rows += ops.num_rows + edges.num_rows
+            if rows >= self.chunk_rows:
+                done += self._flush(pending, flattener, summary)
+                pending, rows = [], 0
+                if on_progress:
+                    on_progress("graphs", done, len(wanted))
+        if next_edges is not None:
+            raise StoreError(f"{folder}: edges.parquet is not grouped in the graph order of operators.parquet")
+        # Graphs with no operator rows at all (empty graphs) still get their Graph node.
+        pending.extend((row, SCHEMAS["operators"].empty_table(), empty_edges) for row in by_id.values())
+        done += self._flush(pending, flattener, summary)
+        if on_progress:
+            on_progress("graphs", done, len(wanted))
+
+    def _flush(self, pending: list[tuple[dict[str, Any], pa.Table, pa.Table]], flattener: AttributeFlattener,
+               summary: LoadSummary) -> int:
+        if not pending:
+            return 0
+        chunk = GraphChunk(
+            pa.Table.from_pylist([p[0] for p in pending], schema=SCHEMAS["graphs"]),
+            pa.concat_tables([p[1] for p in pending]),
+            pa.concat_tables([p[2] for p in pending]),
+        )
+        chunk.attr_props = [flattener.props(a) for a in chunk.operators.column("attrs").to_pylist()]
+        self.write_graph_chunk(chunk)
+        summary.graphs += chunk.graphs.num_rows
+        summary.operators += chunk.operators.num_rows
+        summary.edges += chunk.edges.num_rows
+        return chunk.graphs.num_rows
+
+    def _load_models(self, models: pa.Table, summary: LoadSummary, on_progress: Progress | None) -> None:
+        present = self.loaded_model_ids()
+        ids = models.column("model_id").to_pylist()
+        keep = [i for i, m in enumerate(ids) if m not in present]
+        summary.skipped_models = len(ids) - len(keep)
+        if not keep:
+            return
+        new = models.take(pa.array(keep, pa.int64()))
+        self.write_models(new)
+        summary.models = new.num_rows
+        touched = sorted({g for g in new.column("graph_id").to_pylist() if g})
+        self.run(
+            "MATCH (g:Graph) WHERE g.graph_id IN $ids "
+            "OPTIONAL MATCH (m:Model)-[:INSTANCE_OF]->(g) "
+            "WITH g, count(m) AS n SET g.num_models = n",
+            {"ids": touched},
+            write=True,
+        )
+        if on_progress:
+            on_progress("models", new.num_rows, new.num_rows)
+
+
+def model_rows(models: pa.Table) -> list[dict[str, Any]]:
+    rows = models.to_pylist()
+    for r in rows:
+        for k, v in list(r.items()):
+            if isinstance(v, float) and v != v:
+                r[k] = None
+    return rows
+
+
+def jsonish(value: Any) -> Any:
+    return json.dumps(value) if isinstance(value, (dict, list)) else value

@@ -1,0 +1,206 @@
+"""The embedded store: LadybugDB (the maintained continuation of Kùzu), a folder on disk.
+
+Dialect notes (the rest of the code never needs them): tables are declared up front with a
+single-column primary key, so Operator is keyed by `uid` = `<graph_id>:<idx>`; new `attr_*`
+properties are added with ALTER TABLE; bulk loads are COPY FROM Arrow tables inside one explicit
+transaction per chunk of graphs (all-or-nothing). Opened read-only unless a write is asked for.
+"""
+
+from __future__ import annotations
+
+import os
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+
+from younger_graph.model import SCHEMAS
+from younger_graph.store.base import (
+    GRAPH_COLUMNS,
+    MODEL_CORE,
+    GraphChunk,
+    QueryError,
+    Store,
+    StoreError,
+    operator_uid,
+)
+from younger_graph.store.properties import db_type
+
+_ARROW_TO_DB = {pa.string(): "STRING", pa.int64(): "INT64", pa.int32(): "INT32", pa.float64(): "DOUBLE",
+                pa.bool_(): "BOOLEAN"}
+_DB_TO_ARROW = {"STRING": pa.string(), "INT64": pa.int64(), "INT32": pa.int32(), "DOUBLE": pa.float64(),
+                "BOOLEAN": pa.bool_(), "INT64[]": pa.list_(pa.int64()), "DOUBLE[]": pa.list_(pa.float64()),
+                "STRING[]": pa.list_(pa.string())}
+
+
+def _columns_ddl(schema: pa.Schema, skip: tuple[str, ...] = ()) -> str:
+    return ", ".join(f"{f.name} {_ARROW_TO_DB[f.type]}" for f in schema if f.name not in skip)
+
+
+SCHEMA_DDL = [
+    f"CREATE NODE TABLE IF NOT EXISTS Model({_columns_ddl(SCHEMAS['models'])}, PRIMARY KEY(model_id))",
+    f"CREATE NODE TABLE IF NOT EXISTS Graph({_columns_ddl(SCHEMAS['graphs'])}, PRIMARY KEY(graph_id))",
+    f"CREATE NODE TABLE IF NOT EXISTS Operator(uid STRING, {_columns_ddl(SCHEMAS['operators'])}, PRIMARY KEY(uid))",
+    "CREATE REL TABLE IF NOT EXISTS INSTANCE_OF(FROM Model TO Graph)",
+    "CREATE REL TABLE IF NOT EXISTS CONTAINS(FROM Graph TO Operator)",
+    "CREATE REL TABLE IF NOT EXISTS FLOWS(FROM Operator TO Operator, src_slot INT32, dst_slot INT32, "
+    "scope STRING, tensor STRING, dtype STRING, shape STRING)",
+]
+
+
+class EmbeddedStore(Store):
+    backend = "embedded"
+    chunk_rows = 2_000_000
+
+    def __init__(self, path: str | Path, *, write: bool = False) -> None:
+        import ladybug
+
+        self.location = str(path)
+        self.writable = write
+        if not write and not os.path.exists(path):
+            raise StoreError(f"no database at {path}: load one with `younger-graph load DIR --db {path}`")
+        try:
+            self.db = ladybug.Database(str(path), read_only=not write)
+            self.conn = ladybug.Connection(self.db)
+        except RuntimeError as exc:
+            raise StoreError(f"cannot open the embedded database at {path}: {_first_line(exc)}") from None
+
+    def close(self) -> None:
+        for obj in (getattr(self, "conn", None), getattr(self, "db", None)):
+            if obj is not None:
+                obj.close()
+
+    def _execute(self, cypher: str, params: dict[str, Any] | None = None) -> Any:
+        try:
+            return self.conn.execute(cypher, params or {})
+        except RuntimeError as exc:
+            raise QueryError(str(exc).strip()) from None
+
+    def run(self, cypher: str, params: dict[str, Any] | None = None, *, write: bool = False) -> pd.DataFrame:
+        if write and not self.writable:
+            raise StoreError("the store was opened read-only; pass --write (write=True) to modify it")
+        result = self._execute(cypher, params)
+        if isinstance(result, list):  # several statements: the last one's rows
+            result = result[-1]
+        names = result.get_column_names()
+        rows = [[_plain(v) for v in row] for row in result.get_all()]
+        return pd.DataFrame(rows, columns=names) if rows else pd.DataFrame({n: [] for n in names})
+
+    # -- schema ---------------------------------------------------------------------------------
+    def _properties(self, table: str) -> dict[str, str]:
+        info = self._execute(f"CALL table_info('{table}') RETURN *").get_all()
+        return {row[1]: row[2] for row in info}
+
+    def ensure_schema(self, attr_kinds: dict[str, str], model_columns: list[str]) -> dict[str, str]:
+        from younger_graph.store.properties import PREFIX, property_name
+
+        for ddl in SCHEMA_DDL:
+            self._execute(ddl)
+        existing = self._properties("Operator")
+        for name, kind in sorted(attr_kinds.items()):
+            prop = property_name(name)
+            if prop not in existing:
+                self._execute(f"ALTER TABLE Operator ADD {prop} {db_type(kind)}")
+                existing[prop] = db_type(kind)
+        model_props = self._properties("Model")
+        for col in model_columns:
+            if col not in model_props:
+                self._execute(f"ALTER TABLE Model ADD {col} STRING")
+        # Kinds as the store has them (a type fixed by an earlier load wins).
+        kinds = {}
+        for prop, dbt in existing.items():
+            if prop.startswith(PREFIX):
+                kinds[prop[len(PREFIX):]] = dbt
+        # Map property names back to the attribute names of this load.
+        return {name: _kind_of(existing.get(property_name(name), db_type(kind)), kind)
+                for name, kind in attr_kinds.items()} | {k: v for k, v in kinds.items() if k not in attr_kinds}
+
+    # -- writing --------------------------------------------------------------------------------
+    def _operator_table(self, chunk: GraphChunk) -> pa.Table:
+        ops = chunk.operators
+        props = self._properties("Operator")
+        n = ops.num_rows
+        columns: dict[str, list[Any]] = {}
+        for i, row in enumerate(chunk.attr_props):
+            for key, value in row.items():
+                col = columns.get(key)
+                if col is None:
+                    col = columns[key] = [None] * n
+                col[i] = value
+        arrays, names = [], []
+        for prop, dbt in props.items():
+            names.append(prop)
+            if prop == "uid":
+                arrays.append(operator_uid(ops.column("graph_id"), ops.column("idx")))
+            elif prop in ops.column_names:
+                arrays.append(ops.column(prop))
+            elif prop in columns:
+                arrays.append(pa.array(columns[prop], _DB_TO_ARROW[dbt]))
+            else:
+                arrays.append(pa.nulls(n, _DB_TO_ARROW[dbt]))
+        return pa.Table.from_arrays(arrays, names=names)
+
+    def write_graph_chunk(self, chunk: GraphChunk) -> None:
+        graphs = chunk.graphs.select(GRAPH_COLUMNS)
+        operators = self._operator_table(chunk)
+        edges = chunk.edges
+        contains = pa.table({"from": chunk.operators.column("graph_id"), "to": operators.column("uid")})
+        flows = pa.table({
+            "from": operator_uid(edges.column("graph_id"), edges.column("src")),
+            "to": operator_uid(edges.column("graph_id"), edges.column("dst")),
+            **{c: edges.column(c) for c in ("src_slot", "dst_slot", "scope", "tensor", "dtype", "shape")},
+        })
+        self._copy_in_transaction([("Graph", graphs), ("Operator", operators), ("CONTAINS", contains),
+                                   ("FLOWS", flows)])
+
+    def write_models(self, models: pa.Table) -> None:
+        props = self._properties("Model")
+        table = pa.Table.from_arrays(
+            [models.column(p) if p in models.column_names else pa.nulls(models.num_rows, _DB_TO_ARROW[t])
+             for p, t in props.items()],
+            names=list(props),
+        )
+        present = set(self.run("MATCH (g:Graph) RETURN g.graph_id AS g")["g"])
+        links = [(m, g) for m, g in zip(models.column("model_id").to_pylist(), models.column("graph_id").to_pylist())
+                 if g in present]
+        instance_of = pa.table({"from": [m for m, _ in links], "to": [g for _, g in links]},
+                               schema=pa.schema([("from", pa.string()), ("to", pa.string())]))
+        self._copy_in_transaction([("Model", table), ("INSTANCE_OF", instance_of)])
+
+    def _copy_in_transaction(self, steps: list[tuple[str, pa.Table]]) -> None:
+        self._execute("BEGIN TRANSACTION")
+        try:
+            for table_name, table in steps:
+                if table.num_rows:
+                    self._execute(f"COPY {table_name} FROM $rows", {"rows": table})
+            self._execute("COMMIT")
+        except BaseException:
+            self._execute("ROLLBACK")
+            raise
+
+
+def _plain(value: Any) -> Any:
+    """LadybugDB sums are 128-bit integers (Decimal in Python): give plain ints like Neo4j does."""
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _kind_of(db_type_name: str, fallback: str) -> str:
+    from younger_graph.store.properties import JSON
+
+    if db_type_name == "STRING" and fallback != "STRING":
+        return JSON
+    return db_type_name if db_type_name in _DB_TO_ARROW else fallback
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
+
+
+__all__ = ["MODEL_CORE", "EmbeddedStore"]

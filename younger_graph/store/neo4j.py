@@ -1,0 +1,160 @@
+"""The Neo4j store, through the official `neo4j` driver.
+
+Loads are batched `UNWIND $rows` statements (about `batch_rows` rows each, nodes before
+relationships); each transaction holds whole graphs, so a graph is committed entirely or not at
+all, and a killed load resumes by loading again. Queries run in READ sessions unless a write was
+asked for, so the server itself refuses writes from read-only queries.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+
+from younger_graph.store.base import GRAPH_COLUMNS, GraphChunk, QueryError, Store, StoreError, model_rows
+
+DEFAULT_USER = "neo4j"
+DEFAULT_PASSWORD = "younger-graph"
+
+CONSTRAINTS = [
+    "CREATE CONSTRAINT model_id IF NOT EXISTS FOR (m:Model) REQUIRE m.model_id IS UNIQUE",
+    "CREATE CONSTRAINT graph_id IF NOT EXISTS FOR (g:Graph) REQUIRE g.graph_id IS UNIQUE",
+    "CREATE CONSTRAINT operator_uid IF NOT EXISTS FOR (o:Operator) REQUIRE o.uid IS UNIQUE",
+    "CREATE INDEX operator_graph IF NOT EXISTS FOR (o:Operator) ON (o.graph_id)",
+    "CREATE INDEX operator_type IF NOT EXISTS FOR (o:Operator) ON (o.op_type)",
+    "CREATE INDEX graph_noattr IF NOT EXISTS FOR (g:Graph) ON (g.graph_id_noattr)",
+    "CREATE INDEX model_graph IF NOT EXISTS FOR (m:Model) ON (m.graph_id)",
+]
+
+WRITE_GRAPHS = "UNWIND $rows AS r CREATE (g:Graph) SET g = r"
+WRITE_OPERATORS = (
+    "UNWIND $rows AS r MATCH (g:Graph {graph_id: r.graph_id}) "
+    "CREATE (g)-[:CONTAINS]->(o:Operator) SET o = r"
+)
+WRITE_FLOWS = (
+    "UNWIND $rows AS r MATCH (a:Operator {uid: r.src}) MATCH (b:Operator {uid: r.dst}) "
+    "CREATE (a)-[:FLOWS {src_slot: r.src_slot, dst_slot: r.dst_slot, scope: r.scope, tensor: r.tensor, "
+    "dtype: r.dtype, shape: r.shape}]->(b)"
+)
+WRITE_MODELS = (
+    "UNWIND $rows AS r MERGE (m:Model {model_id: r.model_id}) SET m += r "
+    "WITH m, r WHERE r.graph_id IS NOT NULL "
+    "MATCH (g:Graph {graph_id: r.graph_id}) MERGE (m)-[:INSTANCE_OF]->(g)"
+)
+
+
+def _clean(row: dict[str, Any]) -> dict[str, Any]:
+    """Neo4j stores no nulls and no NaN placeholders: drop them."""
+    return {k: v for k, v in row.items() if v is not None and not (isinstance(v, float) and math.isnan(v))}
+
+
+class Neo4jStore(Store):
+    backend = "neo4j"
+    chunk_rows = 10_000
+    batch_rows = 10_000
+
+    def __init__(self, uri: str, *, username: str | None = None, password: str | None = None,
+                 write: bool = False, database: str | None = None) -> None:
+        try:
+            import neo4j
+        except ImportError:
+            raise StoreError("the neo4j driver is not installed: pip install 'younger-graph[neo4j]'") from None
+        self._neo4j = neo4j
+        self.location = uri
+        self.writable = write
+        self.database = database or os.environ.get("NEO4J_DATABASE") or None
+        user = username or os.environ.get("NEO4J_USERNAME") or DEFAULT_USER
+        secret = password or os.environ.get("NEO4J_PASSWORD") or DEFAULT_PASSWORD
+        try:
+            self.driver = neo4j.GraphDatabase.driver(uri, auth=(user, secret))
+            self.driver.verify_connectivity()
+        except neo4j.exceptions.AuthError:
+            raise StoreError(f"Neo4j at {uri} refused the credentials of user {user!r} "
+                             "(set NEO4J_USERNAME / NEO4J_PASSWORD)") from None
+        except (neo4j.exceptions.ServiceUnavailable, OSError) as exc:
+            raise StoreError(f"cannot reach Neo4j at {uri}: {_first_line(exc)}") from None
+        except (neo4j.exceptions.ConfigurationError, ValueError) as exc:
+            raise StoreError(f"bad Neo4j URI {uri!r}: {_first_line(exc)}") from None
+
+    def close(self) -> None:
+        driver = getattr(self, "driver", None)
+        if driver is not None:
+            driver.close()
+
+    def _session(self, write: bool) -> Any:
+        mode = self._neo4j.WRITE_ACCESS if write else self._neo4j.READ_ACCESS
+        return self.driver.session(default_access_mode=mode, database=self.database)
+
+    def run(self, cypher: str, params: dict[str, Any] | None = None, *, write: bool = False) -> pd.DataFrame:
+        if write and not self.writable:
+            raise StoreError("the store was opened read-only; pass --write (write=True) to modify it")
+        def work(tx: Any) -> pd.DataFrame:
+            return _frame(tx.run(cypher, params or {}))
+
+        try:
+            with self._session(write) as session:
+                return session.execute_write(work) if write else session.execute_read(work)
+        except self._neo4j.exceptions.Neo4jError as exc:
+            raise QueryError(f"{exc.code}: {exc.message}") from None
+        except self._neo4j.exceptions.ServiceUnavailable as exc:
+            raise StoreError(f"lost the connection to Neo4j at {self.location}: {_first_line(exc)}") from None
+
+    # -- schema and loading ---------------------------------------------------------------------
+    def ensure_schema(self, attr_kinds: dict[str, str], model_columns: list[str]) -> dict[str, str]:
+        with self._session(True) as session:
+            for statement in CONSTRAINTS:
+                session.run(statement).consume()
+        return attr_kinds
+
+    def _in_batches(self, tx: Any, statement: str, rows: list[dict[str, Any]]) -> None:
+        for start in range(0, len(rows), self.batch_rows):
+            tx.run(statement, rows=rows[start:start + self.batch_rows]).consume()
+
+    def write_graph_chunk(self, chunk: GraphChunk) -> None:
+        graphs = [_clean(r) for r in chunk.graphs.select(GRAPH_COLUMNS).to_pylist()]
+        operators = []
+        for row, attrs in zip(chunk.operators.to_pylist(), chunk.attr_props):
+            row["uid"] = f"{row['graph_id']}:{row['idx']}"
+            operators.append(_clean({**row, **attrs}))
+        flows = []
+        for e in chunk.edges.to_pylist():
+            e["src"] = f"{e['graph_id']}:{e['src']}"
+            e["dst"] = f"{e['graph_id']}:{e['dst']}"
+            flows.append(e)
+
+        def work(tx: Any) -> None:
+            self._in_batches(tx, WRITE_GRAPHS, graphs)
+            self._in_batches(tx, WRITE_OPERATORS, operators)
+            self._in_batches(tx, WRITE_FLOWS, flows)
+
+        with self._session(True) as session:
+            session.execute_write(work)
+
+    def write_models(self, models: pa.Table) -> None:
+        rows = [_clean(r) for r in model_rows(models)]
+        with self._session(True) as session:
+            session.execute_write(lambda tx: self._in_batches(tx, WRITE_MODELS, rows))
+
+
+def _frame(result: Any) -> pd.DataFrame:
+    keys = list(result.keys())
+    records = [[_plain(v) for v in rec.values()] for rec in result]
+    return pd.DataFrame(records, columns=keys) if records else pd.DataFrame({k: [] for k in keys})
+
+
+def _plain(value: Any) -> Any:
+    """Nodes and relationships → property dicts, so both backends return plain values."""
+    if hasattr(value, "items") and hasattr(value, "element_id"):
+        return dict(value.items())
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__

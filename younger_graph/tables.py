@@ -1,0 +1,198 @@
+"""The extraction folder: four Parquet tables, written in crash-safe parts and merged at the end.
+
+While a run works, each flush writes `DIR/.parts/<n>/` (all four tables of a batch of models) and
+marks it complete by an atomic rename. `finalize()` merges the main tables and every complete part
+into new files and replaces the old ones (models.parquet last). A run killed at any point loses at
+most the batch in flight: the next run first merges the parts it finds, then carries on.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from younger_graph import __version__
+from younger_graph.hashing import HASH_VERSION
+from younger_graph.model import FORMAT_VERSION, SCHEMAS, TABLE_NAMES
+
+PARTS = ".parts"
+MERGE_TMP = ".merge-tmp"
+COMPRESSION = "zstd"
+
+
+def table_path(out: Path, table: str) -> Path:
+    return out / f"{table}.parquet"
+
+
+def read_table(out: str | Path, table: str, columns: list[str] | None = None) -> pa.Table:
+    """A table of an extraction folder (empty with the right schema when absent)."""
+    path = table_path(Path(out), table)
+    if not path.exists():
+        schema = SCHEMAS[table]
+        return schema.empty_table() if columns is None else schema.empty_table().select(columns)
+    return pq.read_table(path, columns=columns)
+
+
+def models_from_rows(rows: list[dict[str, Any]]) -> pa.Table:
+    """Rows of models (core columns + any metadata columns as strings) → Arrow table."""
+    base = SCHEMAS["models"]
+    extra = sorted({k for r in rows for k in r} - set(base.names))
+    fields = list(base) + [pa.field(k, pa.string()) for k in extra]
+    schema = pa.schema(fields)
+    return pa.Table.from_pylist(
+        [{**r, **{k: None if r.get(k) is None else str(r[k]) for k in extra}} for r in rows], schema=schema
+    )
+
+
+class TableDir:
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.parts = self.path / PARTS
+        self._next_part = 0
+
+    # -- writing --------------------------------------------------------------------------------
+    def write_part(self, models: pa.Table, graphs: pa.Table, operators: pa.Table, edges: pa.Table) -> None:
+        self.parts.mkdir(parents=True, exist_ok=True)
+        existing = [int(p.name) for p in self.parts.iterdir() if p.name.isdigit()]
+        self._next_part = max([self._next_part, *(e + 1 for e in existing)])
+        final = self.parts / f"{self._next_part:06d}"
+        tmp = self.parts / f"tmp-{self._next_part:06d}"
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir()
+        for name, table in zip(TABLE_NAMES, (models, graphs, operators, edges)):
+            pq.write_table(table, tmp / f"{name}.parquet", compression=COMPRESSION)
+        os.replace(tmp, final)  # the rename is the commit point of a part
+        self._next_part += 1
+
+    def complete_parts(self) -> list[Path]:
+        if not self.parts.exists():
+            return []
+        return sorted(p for p in self.parts.iterdir() if p.name.isdigit())
+
+    def finalize(self) -> dict[str, int]:
+        """Merge main tables and complete parts into new main tables; returns row counts."""
+        parts = self.complete_parts()
+        self.path.mkdir(parents=True, exist_ok=True)
+        if not parts and all(table_path(self.path, t).exists() for t in TABLE_NAMES):
+            return self.counts()
+        tmp = self.path / MERGE_TMP
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir()
+        models = self._merge_models(parts)
+        graphs, included = self._merge_graphs(parts, models)
+        for name in ("operators", "edges"):
+            self._merge_graph_rows(name, parts, included, tmp / f"{name}.parquet")
+        pq.write_table(graphs, tmp / "graphs.parquet", compression=COMPRESSION)
+        pq.write_table(models, tmp / "models.parquet", compression=COMPRESSION)
+        for name in ("operators", "edges", "graphs", "models"):  # models last: it is the index
+            os.replace(tmp / f"{name}.parquet", table_path(self.path, name))
+        self._write_manifest(models, graphs)
+        shutil.rmtree(tmp, ignore_errors=True)
+        shutil.rmtree(self.parts, ignore_errors=True)
+        return self.counts()
+
+    def _sources(self, table: str, parts: list[Path]) -> list[Path]:
+        main = table_path(self.path, table)
+        return ([main] if main.exists() else []) + [p / f"{table}.parquet" for p in parts]
+
+    def _merge_models(self, parts: list[Path]) -> pa.Table:
+        tables = [pq.read_table(p) for p in self._sources("models", parts)]
+        if not tables:
+            return SCHEMAS["models"].empty_table()
+        merged = pa.concat_tables(tables, promote_options="default")
+        # Later rows (newer parts) replace earlier ones of the same model_id; first-seen order kept.
+        ids = merged.column("model_id").to_pylist()
+        last = {mid: i for i, mid in enumerate(ids)}
+        order, seen = [], set()
+        for mid in ids:
+            if mid not in seen:
+                seen.add(mid)
+                order.append(last[mid])
+        return merged.take(pa.array(order, pa.int64()))
+
+    def _merge_graphs(self, parts: list[Path], models: pa.Table) -> tuple[pa.Table, set[str]]:
+        tables = [pq.read_table(p) for p in self._sources("graphs", parts)]
+        merged = pa.concat_tables(tables) if tables else SCHEMAS["graphs"].empty_table()
+        keep, included = [], set()
+        for i, gid in enumerate(merged.column("graph_id").to_pylist()):
+            if gid not in included:
+                included.add(gid)
+                keep.append(i)
+        graphs = merged.take(pa.array(keep, pa.int64()))
+        counts = _models_per_graph(models)
+        num_models = pa.array([counts.get(g, 0) for g in graphs.column("graph_id").to_pylist()], pa.int64())
+        graphs = graphs.set_column(graphs.schema.get_field_index("num_models"), "num_models", num_models)
+        return graphs, included
+
+    def _merge_graph_rows(self, table: str, parts: list[Path], included: set[str], dest: Path) -> None:
+        """Stream operators/edges: each graph's rows once, from the first source that has it,
+        dropping rows of graphs the graphs table does not list (left by an interrupted merge)."""
+        main = table_path(self.path, table)
+        main_graphs = set(read_table(self.path, "graphs", ["graph_id"]).column("graph_id").to_pylist())
+        written: set[str] = set()
+        with pq.ParquetWriter(dest, SCHEMAS[table], compression=COMPRESSION) as writer:
+            if main.exists():
+                allowed = pa.array(sorted(main_graphs & included))
+                for batch in pq.ParquetFile(main).iter_batches(batch_size=256_000):
+                    kept = batch.filter(pc.is_in(batch.column("graph_id"), allowed))
+                    if kept.num_rows:
+                        writer.write_batch(kept)
+                written |= main_graphs & included
+            for part in parts:
+                part_table = pq.read_table(part / f"{table}.parquet")
+                fresh = sorted(set(part_table.column("graph_id").to_pylist()) - written)
+                if fresh:
+                    writer.write_table(part_table.filter(pc.is_in(part_table.column("graph_id"), pa.array(fresh))))
+                    written |= set(fresh)
+
+    def _write_manifest(self, models: pa.Table, graphs: pa.Table) -> None:
+        manifest = {
+            "format_version": FORMAT_VERSION,
+            "hash_version": HASH_VERSION,
+            "younger_graph_version": __version__,
+            "tables": {t: f"{t}.parquet" for t in TABLE_NAMES},
+            "counts": self.counts(),
+        }
+        (self.path / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+
+    # -- reading --------------------------------------------------------------------------------
+    def counts(self) -> dict[str, int]:
+        return {
+            t: pq.ParquetFile(table_path(self.path, t)).metadata.num_rows if table_path(self.path, t).exists() else 0
+            for t in TABLE_NAMES
+        }
+
+    def models(self) -> pa.Table:
+        return read_table(self.path, "models")
+
+    def graph_ids(self) -> set[str]:
+        return set(read_table(self.path, "graphs", ["graph_id"]).column("graph_id").to_pylist())
+
+
+def _models_per_graph(models: pa.Table) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for gid, status in zip(models.column("graph_id").to_pylist(), models.column("status").to_pylist()):
+        if gid is not None and status == "ok":
+            counts[gid] = counts.get(gid, 0) + 1
+    return counts
+
+
+def iter_batches(out: str | Path, table: str, batch_size: int = 100_000,
+                 columns: list[str] | None = None) -> Iterator[pa.RecordBatch]:
+    """Stream a table of an extraction folder in Arrow batches (memory stays flat)."""
+    path = table_path(Path(out), table)
+    if path.exists():
+        yield from pq.ParquetFile(path).iter_batches(batch_size=batch_size, columns=columns)
+
+
+def concat_or_empty(tables: Iterable[pa.Table], table: str) -> pa.Table:
+    tables = list(tables)
+    return pa.concat_tables(tables) if tables else SCHEMAS[table].empty_table()
