@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-ZOO_PREFIXES = ("torchvision", "timm", "transformers")
+from younger_graph import zoo
+
 MODEL_SUFFIXES = (".onnx",)
 KEY_COLUMNS = ("file", "path", "ref", "model", "source")
 
@@ -26,8 +27,8 @@ class Source:
 
 
 def is_zoo_ref(text: str) -> bool:
-    prefix, sep, rest = text.partition(":")
-    return bool(sep) and prefix in ZOO_PREFIXES and bool(rest) and not os.path.exists(text)
+    """A zoo reference such as torchvision:resnet18 (an existing path of that name wins)."""
+    return zoo.is_zoo_ref(text) and not os.path.exists(text)
 
 
 def _is_model_file(name: str) -> bool:
@@ -80,7 +81,9 @@ def load_metadata(path: str | Path) -> dict[str, dict[str, Any]]:
         raise FileNotFoundError(f"metadata file {path} does not exist")
     if path.suffix.lower() == ".json":
         data = json.loads(path.read_text(encoding="utf-8"))
-        rows = [{"source": k, **v} for k, v in data.items()] if isinstance(data, dict) else list(data)
+        # Keyed form: the key identifies the model even when the object has its own "source" column
+        # (where the model came from, e.g. huggingface); "file" is a lookup-only column.
+        rows = [{**v, "file": k} for k, v in data.items()] if isinstance(data, dict) else list(data)
     else:
         with path.open(newline="", encoding="utf-8") as fh:
             rows = list(csv.DictReader(fh))
