@@ -59,7 +59,8 @@ def _command_md(cmd: click.Command, ctx: click.Context, title: str) -> list[str]
     rows = []
     for param in cmd.params:
         if param.param_type_name == "argument":
-            rows.append((param.human_readable_name, "argument", ""))
+            rows.append((param.name.upper() + ("..." if param.nargs == -1 else ""), "argument",
+                         getattr(param, "help", "") or ""))
         else:
             rec = param.get_help_record(ctx)
             if rec:

@@ -294,6 +294,21 @@ def demo(
     run_demo(out, sample, workers or None, Console())
 
 
+# Commands that live beside their concern (stats, communities, export...) register themselves here:
+# each module defines `register(app)`. Listed explicitly so a broken module fails loudly.
+COMMAND_MODULES: tuple[str, ...] = ()
+
+
+def _register_command_modules() -> None:
+    import importlib
+
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).register(app)
+
+
+_register_command_modules()
+
+
 def main() -> None:
     """Entry point: expected errors are one line on stderr and a non-zero exit, unless --debug."""
     try:

@@ -14,6 +14,7 @@ import math
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
 from onnx import AttributeProto, SparseTensorProto, TensorProto, TypeProto
 
 MAX_STRING_CHARS = 256
@@ -31,7 +32,8 @@ def canonical_float(value: float) -> float | str:
     """ONNX floats are float32: print the shortest float32 repr so 0.1 stays 0.1; JSON has no NaN."""
     if math.isnan(value) or math.isinf(value):
         return str(value)
-    return float(f"{value:.9g}") if value != 0 else 0.0
+    # str(np.float32) is the shortest text that round-trips to the same float32 (".9g" gave 0.100000001).
+    return float(str(np.float32(value))) if value != 0 else 0.0
 
 
 def _digest(data: bytes) -> str:

@@ -95,6 +95,8 @@ def parse_model(data: bytes) -> onnx.ModelProto:
     try:
         model.ParseFromString(data)
     except (DecodeError, RuntimeError, ValueError) as exc:
+        if "depth" in str(exc).lower():  # protobuf stops at 100 nested messages (~32 levels of subgraphs)
+            raise ExtractionError("nests subgraphs deeper than the protobuf parser allows") from None
         raise ExtractionError(f"is not a valid ONNX protobuf ({str(exc).strip() or type(exc).__name__})") from None
     return model
 

@@ -12,6 +12,7 @@ Rules (docs/formats.md has the user-facing version):
 - Calls of model-local functions (FunctionProto) stay nodes; each call's body is extracted under
   `<call idx>/<domain>:<function>`, its formal inputs bound to the call's actual producers.
 - Names that resolve to nothing (malformed models) make no edge and are counted as `num_dangling`.
+- A cycle among the edges (malformed: ONNX graphs are acyclic) makes the model an error.
 """
 
 from __future__ import annotations
@@ -54,10 +55,13 @@ def _shape_json(vi: ValueInfoProto) -> tuple[str | None, str | None]:
 class _Walker:
     def __init__(self, model: ModelProto, builder: GraphBuilder) -> None:
         self.b = builder
-        self.functions: dict[tuple[str, str], FunctionProto] = {
-            (f.domain, f.name): f for f in model.functions
+        # Keyed like ONNX resolves calls: (domain, name, overload); overload is "" unless IR >= 10 sets it.
+        self.functions: dict[tuple[str, str, str], FunctionProto] = {
+            (f.domain, f.name, f.overload): f for f in model.functions
         }
-        self.tensor_types: dict[str, tuple[str | None, str | None]] = {}
+        # Declared (dtype, shape) by name, scoped like the symbols: a subgraph's declarations must not
+        # leak into the enclosing graph (a body value named like an outer one would retype its edges).
+        self.tensor_types: ChainMap = ChainMap()
 
     # -- scopes ---------------------------------------------------------------------------------
     def walk_graph(self, graph: GraphProto, scope: str, outer: Symbols, depth: int, parent: int | None,
@@ -66,6 +70,8 @@ class _Walker:
             raise ExtractionError(f"subgraphs are nested deeper than {MAX_NESTING} levels")
         b = self.b
         symbols = outer.new_child()
+        enclosing_types = self.tensor_types
+        self.tensor_types = enclosing_types.new_child()
         for vi in (*graph.value_info, *graph.input, *graph.output):
             if vi.name:
                 self.tensor_types[vi.name] = _shape_json(vi)
@@ -90,6 +96,7 @@ class _Walker:
             if parent is not None:
                 b.add_nesting(parent, idx, nest_label)
             self.connect(vi.name, idx, 0, scope, symbols)
+        self.tensor_types = enclosing_types
 
     def walk_nodes(self, nodes: Any, scope: str, symbols: Symbols, depth: int, parent: int | None,
                    nest_label: str) -> None:
@@ -111,7 +118,7 @@ class _Walker:
                 if name:
                     self.connect(name, idx, slot, scope, symbols)
             self.walk_subgraphs(node, idx, prefix, symbols, depth)
-            function = self.functions.get((node.domain, node.op_type))
+            function = self.functions.get((node.domain, node.op_type, node.overload))
             if function is not None:
                 self.walk_function(function, node, idx, prefix, symbols, depth)
 
@@ -137,7 +144,11 @@ class _Walker:
             if actual and actual in symbols:
                 bound[formal] = symbols[actual]
         scope = f"{prefix}{idx}/{function.domain}:{function.name}"
+        # Types too: only what the function itself declares (the caller's names mean nothing inside).
+        caller_types = self.tensor_types
+        self.tensor_types = ChainMap({vi.name: _shape_json(vi) for vi in function.value_info if vi.name})
         self.walk_nodes(function.node, scope, ChainMap(bound), depth + 1, idx, f"fn:{function.name}")
+        self.tensor_types = caller_types
 
     # -- nodes and edges ------------------------------------------------------------------------
     @staticmethod
@@ -184,4 +195,30 @@ def model_to_builder(model: ModelProto) -> GraphBuilder:
         raise ExtractionError("the ONNX graph is empty (no nodes, inputs or outputs)")
     builder = GraphBuilder()
     _Walker(model, builder).walk_graph(model.graph, "", ChainMap(), 0, None, "")
+    _reject_cycles(builder)
     return builder
+
+
+def _reject_cycles(b: GraphBuilder) -> None:
+    """ONNX graphs must be acyclic; a file whose nodes feed each other in a loop is malformed."""
+    n = len(b.kind)
+    indegree = [0] * n
+    consumers: list[list[int]] = [[] for _ in range(n)]
+    for src, dst in zip(b.e_src, b.e_dst):
+        consumers[src].append(dst)
+        indegree[dst] += 1
+    ready = [i for i in range(n) if not indegree[i]]
+    done = 0
+    while ready:
+        i = ready.pop()
+        done += 1
+        for j in consumers[i]:
+            indegree[j] -= 1
+            if not indegree[j]:
+                ready.append(j)
+    if done < n:
+        stuck = next(i for i in range(n) if indegree[i])
+        raise ExtractionError(
+            f"the graph has a cycle ({n - done} nodes on or after it, e.g. {b.op_type[stuck]}"
+            f" {b.name[stuck]!r}), but ONNX graphs must be acyclic"
+        )
