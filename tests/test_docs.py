@@ -38,9 +38,9 @@ def test_readme_quickstart_markers_and_commands() -> None:
         assert m, marker
     test_cmd = re.search(r"<!-- quickstart:test -->\n```[^\n]*\n([^\n]+)\n", readme).group(1)  # type: ignore[union-attr]
     assert test_cmd in (ROOT / ".ci" / "run").read_text()
-    from younger_graph.cli import app
-
     import typer
+
+    from younger_graph.cli import app
 
     names = set(typer.main.get_command(app).commands)  # type: ignore[attr-defined]
     for name in names:

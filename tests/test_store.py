@@ -117,7 +117,7 @@ def test_read_only_by_default(embedded: Path) -> None:
 
 
 def test_query_error_carries_the_database_message(embedded: Path) -> None:
-    with open_store(embedded) as store, pytest.raises(QueryError, match="(?i)parser|syntax|invalid"):
+    with open_store(embedded) as store, pytest.raises(QueryError, match=r"(?i)parser|syntax|invalid"):
         store.run("MATCH (o:Operator RETURN o")
 
 
@@ -256,7 +256,8 @@ def test_neo4j_bad_credentials_and_uri_are_one_line_errors() -> None:
 def test_neo4j_load_resumes_after_kill(corpus: Path, neo4j_store, embedded: Path) -> None:  # type: ignore[no-untyped-def]
     _wipe(neo4j_store)
     env = {**os.environ}
-    code = LOADER.replace("from younger_graph.store import embedded\nembedded.EmbeddedStore", "from younger_graph.store import neo4j as n4\nn4.Neo4jStore")
+    code = LOADER.replace("from younger_graph.store import embedded\nembedded.EmbeddedStore",
+                          "from younger_graph.store import neo4j as n4\nn4.Neo4jStore")
     proc = subprocess.Popen([sys.executable, "-c", code, env["NEO4J_URI"], str(corpus), "2000"], env=env)
     time.sleep(4)
     proc.send_signal(signal.SIGKILL)
