@@ -166,8 +166,8 @@ def extract(
 
 def _already_done(source: Source, known: _Known) -> bool:
     # Files are re-checked by content in the worker (cheap: a hash, no parse); zoo exports are
-    # costly, so a zoo ref extracted once is not exported again.
-    return source.kind == "zoo" and source.ref in known.ok_sources
+    # costly and Younger release instances immutable, so those are skipped by source.
+    return source.kind in ("zoo", "younger") and source.ref in known.ok_sources
 
 
 def _metadata_columns(extra: dict[str, Any], row: dict[str, Any]) -> dict[str, Any]:

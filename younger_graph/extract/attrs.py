@@ -89,7 +89,11 @@ def attribute_value(attr: AttributeProto, graph_ref: GraphRef) -> Any:
         return bounded_list(list(attr.ints))
     if t == AttributeProto.FLOATS:
         floats = list(attr.floats)
-        return bounded_list(floats if len(floats) > MAX_LIST_ITEMS else [canonical_float(f) for f in floats])
+        if len(floats) <= MAX_LIST_ITEMS:
+            return [canonical_float(f) for f in floats]
+        bounded = bounded_list(floats)  # digest over the raw values (fast); the shown prefix canonical
+        bounded["truncated"] = [canonical_float(f) for f in bounded["truncated"]]  # and valid JSON (no NaN)
+        return bounded
     if t == AttributeProto.STRINGS:
         return bounded_list([canonical_string(s) for s in attr.strings])
     if t == AttributeProto.TENSOR:

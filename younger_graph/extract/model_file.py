@@ -8,6 +8,7 @@ from __future__ import annotations
 import errno
 import hashlib
 import os
+import stat
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -76,6 +77,8 @@ def read_source_bytes(path: str) -> bytes:
     try:
         if os.path.isdir(path):
             raise ExtractionError("is a directory, not an ONNX file")
+        if not stat.S_ISREG(os.stat(path).st_mode):  # a FIFO would block the batch, a device never end
+            raise ExtractionError("is not a regular file (a pipe, socket or device)")
         with open(path, "rb") as fh:
             return fh.read()
     except ExtractionError:

@@ -63,6 +63,8 @@ def _walk(root: str) -> list[Source]:
 def expand_sources(sources: Any) -> list[Source]:
     """Expand names in the order given; a source named twice is extracted once."""
     out: list[Source] = []
+    if isinstance(sources, (str, os.PathLike)):  # one path, not an iterable of one-letter names
+        sources = [sources]
     for text in sources:
         text = str(text)
         if is_zoo_ref(text):
