@@ -312,7 +312,10 @@ _register_command_modules()
 def main() -> None:
     """Entry point: expected errors are one line on stderr and a non-zero exit, unless --debug."""
     try:
-        app(standalone_mode=False)
+        # standalone_mode=False hands back typer.Exit codes instead of raising them.
+        code = app(standalone_mode=False)
+        if isinstance(code, int) and code:
+            sys.exit(code)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
     except (KeyboardInterrupt, BrokenPipeError):

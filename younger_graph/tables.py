@@ -41,6 +41,18 @@ def read_table(out: str | Path, table: str, columns: list[str] | None = None) ->
     return pq.read_table(path, columns=columns)
 
 
+def conform(table: pa.Table, schema: pa.Schema) -> pa.Table:
+    """A table written by an older version (columns added since are missing) in `schema`; missing
+    columns are null."""
+    if table.schema.equals(schema):
+        return table
+    return pa.Table.from_arrays(
+        [table.column(f.name).cast(f.type) if f.name in table.column_names else pa.nulls(table.num_rows, f.type)
+         for f in schema],
+        schema=schema,
+    )
+
+
 def models_from_rows(rows: list[dict[str, Any]]) -> pa.Table:
     """Rows of models (core columns + any metadata columns as strings) → Arrow table."""
     base = SCHEMAS["models"]
@@ -119,7 +131,7 @@ class TableDir:
         return merged.take(pa.array(order, pa.int64()))
 
     def _merge_graphs(self, parts: list[Path], models: pa.Table) -> tuple[pa.Table, set[str]]:
-        tables = [pq.read_table(p) for p in self._sources("graphs", parts)]
+        tables = [conform(pq.read_table(p), SCHEMAS["graphs"]) for p in self._sources("graphs", parts)]
         merged = pa.concat_tables(tables) if tables else SCHEMAS["graphs"].empty_table()
         keep, included = [], set()
         for i, gid in enumerate(merged.column("graph_id").to_pylist()):

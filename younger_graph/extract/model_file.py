@@ -77,7 +77,7 @@ def read_source_bytes(path: str) -> bytes:
     try:
         if os.path.isdir(path):
             raise ExtractionError("is a directory, not an ONNX file")
-        if not stat.S_ISREG(os.stat(path).st_mode):  # a FIFO would block the batch, a device never end
+        if not stat.S_ISREG(os.stat(path).st_mode):  # a FIFO would block the batch forever
             raise ExtractionError("is not a regular file (a pipe, socket or device)")
         with open(path, "rb") as fh:
             return fh.read()
