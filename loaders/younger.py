@@ -44,13 +44,13 @@ from typing import Any
 import networkx as nx
 from onnx import AttributeProto as AP
 
+from younger_graph.canonical import dumps
 from younger_graph.extract.attrs import (
     MAX_LIST_ITEMS,
     bounded_list,
     canonical_float,
     canonical_string,
     dtype_name,
-    dumps,
 )
 from younger_graph.extract.model_file import ModelResult, _fail, _row, model_id_for
 from younger_graph.graph import GraphBuilder

@@ -296,7 +296,7 @@ def demo(
 
 # Commands that live beside their concern (stats, communities, export...) register themselves here:
 # each module defines `register(app)`. Listed explicitly so a broken module fails loudly.
-COMMAND_MODULES: tuple[str, ...] = ()
+COMMAND_MODULES: tuple[str, ...] = ("younger_graph.communities_command", "younger_graph.patterns")
 
 
 def _register_command_modules() -> None:

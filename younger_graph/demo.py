@@ -1,4 +1,4 @@
-"""The README demo: shipped sample → tables → embedded store → a few library queries."""
+"""The README demo: shipped sample → tables → embedded store → a few library queries → stats report."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from rich.console import Console
 
 from younger_graph.extract import extract
 from younger_graph.output import write_frame
+from younger_graph.stats import compute_stats, render_html
 from younger_graph.store import open_store
 
 DEMO_QUERIES = [
@@ -45,4 +46,11 @@ def run_demo(out: Path, sample: Path | None, workers: int | None, console: Conso
             df = store.query(name, **params)
             write_frame(df, "table", console=console, title=f"query {name}")
             df.to_csv(out / f"{name}.csv", index=False)
-    console.print(f"[green]done[/green]: tables in {tables}, store in {db}, query results in {out}/*.csv")
+        doc = compute_stats(store)
+    report = out / "report.html"
+    report.write_text(render_html(doc), encoding="utf-8")
+    ov = doc["overview"]
+    console.print(f"[bold]stats[/bold] {ov['models']} models, {ov['graphs']} architectures, {ov['op_types']} operator "
+                  f"types, median {doc['sizes']['operators']['median']:g} operators per graph → {report}")
+    console.print(f"[green]done[/green]: tables in {tables}, store in {db}, query results in {out}/*.csv, "
+                  f"stats report in {report}")

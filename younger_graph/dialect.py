@@ -42,8 +42,25 @@ EMBEDDED_RULES: list[tuple[str, Rule]] = [
 
 RULES: dict[str, list[tuple[str, Rule]]] = {"neo4j": [], "embedded": EMBEDDED_RULES}
 
+# LadybugDB types a parameter bound to null as BOOL, so `$p IS NULL OR x IN $p` fails to bind when p
+# is null. Parameters a query declares with a null default (`// param: graph_ids list[str] = null`)
+# are therefore spelled with their declared type on the embedded store.
+DB_TYPES = {"str": "STRING", "int": "INT64", "float": "DOUBLE", "bool": "BOOLEAN", "list[str]": "STRING[]",
+            "list[int]": "INT64[]", "list[float]": "DOUBLE[]"}
+NULLABLE_RULE = "$p (declared with default null) → CAST($p AS <declared type>)"
 
-def translate(text: str, backend: str) -> str:
+
+def _typed_parameters(text: str, nullable: dict[str, str]) -> str:
+    for name, type_ in nullable.items():
+        text = re.sub(rf"\$({re.escape(name)})(?!\w)", rf"CAST($\1 AS {DB_TYPES[type_]})", text)
+    return text
+
+
+def translate(text: str, backend: str, nullable: dict[str, str] | None = None) -> str:
+    """Rewrite `text` for `backend`; `nullable` maps parameters declared with a null default to their
+    declared type (query.py passes it for library queries)."""
     for _, rule in RULES.get(backend, []):
         text = rule(text)
+    if backend == "embedded" and nullable:
+        text = _typed_parameters(text, nullable)
     return text

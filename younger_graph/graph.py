@@ -13,7 +13,8 @@ from typing import Any
 import pyarrow as pa
 
 from younger_graph import hashing
-from younger_graph.extract.attrs import dumps
+from younger_graph.canonical import dumps
+from younger_graph.metrics import graph_metrics
 from younger_graph.model import (
     EDGES_SCHEMA,
     GRAPHS_SCHEMA,
@@ -180,6 +181,7 @@ class GraphBuilder:
             "num_initializers": self.num_initializers,
             "num_dangling": self.num_dangling,
             "num_models": 0,
+            **graph_metrics(self.kind, self.op_type, self.domain, self.e_src, self.e_dst),
         }
         assert set(row) == set(GRAPHS_SCHEMA.names)
         return ExtractedGraph(graph_id, graph_id_noattr, row, operators, edges)

@@ -46,6 +46,16 @@ GRAPHS_SCHEMA = pa.schema(
         ("num_initializers", pa.int64()),
         ("num_dangling", pa.int64()),
         ("num_models", pa.int64()),
+        # Structural aggregates computed once at extraction (younger_graph/metrics.py).
+        ("num_components", pa.int64()),
+        ("max_in_degree", pa.int64()),
+        ("max_out_degree", pa.int64()),
+        ("depth", pa.int64()),
+        ("width", pa.int64()),
+        ("num_op_types", pa.int64()),
+        ("op_type_entropy", pa.float64()),
+        ("has_control_flow", pa.bool_()),
+        ("has_custom_domain", pa.bool_()),
     ]
 )
 

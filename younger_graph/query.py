@@ -81,7 +81,8 @@ class Query:
     extra: dict[str, str] = field(default_factory=dict)
 
     def text_for(self, backend: str) -> str:
-        return dialect.translate(self.text, backend)
+        nullable = {p.name: p.type for p in self.params if not p.required and p.default is None}
+        return dialect.translate(self.text, backend, nullable)
 
     def bind(self, values: dict[str, Any]) -> dict[str, Any]:
         declared = {p.name: p for p in self.params}

@@ -115,6 +115,3 @@ def attribute_value(attr: AttributeProto, graph_ref: GraphRef) -> Any:
     return {"unknown_attribute_type": int(t)}
 
 
-def dumps(value: Any) -> str:
-    """The one JSON spelling used in every table: sorted keys, no spaces, UTF-8 kept."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)

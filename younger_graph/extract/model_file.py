@@ -15,7 +15,7 @@ from typing import Any
 import onnx
 from google.protobuf.message import DecodeError
 
-from younger_graph.extract.attrs import dumps
+from younger_graph.canonical import dumps
 from younger_graph.extract.onnx_graph import ExtractionError, model_to_builder
 from younger_graph.graph import ExtractedGraph
 

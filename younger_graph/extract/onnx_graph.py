@@ -22,7 +22,8 @@ from typing import Any
 
 from onnx import AttributeProto, FunctionProto, GraphProto, ModelProto, NodeProto, ValueInfoProto
 
-from younger_graph.extract.attrs import attribute_value, dtype_name, dumps, sparse_summary, tensor_summary
+from younger_graph.canonical import dumps
+from younger_graph.extract.attrs import attribute_value, dtype_name, sparse_summary, tensor_summary
 from younger_graph.graph import GraphBuilder
 from younger_graph.model import KIND_OPERATOR
 

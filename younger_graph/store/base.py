@@ -34,6 +34,17 @@ GRAPH_COLUMNS = SCHEMAS["graphs"].names
 OPERATOR_COLUMNS = SCHEMAS["operators"].names
 FLOW_COLUMNS = ["src_slot", "dst_slot", "scope", "tensor", "dtype", "shape"]
 
+# Node keys and relationship endpoints of every label the stores hold; `Store.write_rows` writes
+# rows for any of them (Neo4j needs the endpoints to match relationship rows to their nodes).
+NODE_KEYS = {"Model": "model_id", "Graph": "graph_id", "Operator": "uid", "Community": "community_id"}
+REL_ENDPOINTS = {
+    "INSTANCE_OF": ("Model", "Graph"),
+    "CONTAINS": ("Graph", "Operator"),
+    "FLOWS": ("Operator", "Operator"),
+    "HAS_COMMUNITY": ("Graph", "Community"),
+    "MEMBER_OF": ("Operator", "Community"),
+}
+
 
 class StoreError(RuntimeError):
     """A store problem the user can act on (unreachable, refused, not found); one sentence."""
@@ -135,6 +146,23 @@ class Store(ABC):
     @abstractmethod
     def write_models(self, models: pa.Table) -> None:
         """Upsert Model nodes and their INSTANCE_OF edges."""
+
+    @abstractmethod
+    def write_rows(self, steps: list[tuple[str, pa.Table]], *,
+                   prepare: list[tuple[str, dict[str, Any]]] | None = None) -> None:
+        """Create nodes and relationships in one transaction, after the `prepare` statements.
+
+        Each step names a label of NODE_KEYS (rows: the key and properties, as the table declares
+        them) or a relationship type of REL_ENDPOINTS (rows: `from` and `to` keys, then properties).
+        `prepare` statements (Cypher, parameters) run first in the same transaction, e.g. to delete
+        what the rows replace; all or nothing.
+        """
+
+    @abstractmethod
+    def ensure_properties(self, label: str, properties: dict[str, str]) -> dict[str, str]:
+        """Declare node properties (name → STRING | DOUBLE | INT64 | BOOLEAN) on `label` where the store
+        needs declarations before a SET (LadybugDB: ALTER TABLE ... ADD; Neo4j is schema-free). Returns
+        each property's type as the store has it: an existing declaration wins over the one asked for."""
 
     # -- shared API -----------------------------------------------------------------------------
     def __enter__(self) -> Store:

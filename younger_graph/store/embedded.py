@@ -20,6 +20,8 @@ from younger_graph.model import SCHEMAS
 from younger_graph.store.base import (
     GRAPH_COLUMNS,
     MODEL_CORE,
+    NODE_KEYS,
+    REL_ENDPOINTS,
     GraphChunk,
     QueryError,
     Store,
@@ -108,6 +110,11 @@ class EmbeddedStore(Store):
         for col in model_columns:
             if col not in model_props:
                 self._execute(f"ALTER TABLE Model ADD {col} STRING")
+        # Graph columns added to graphs.parquet after a database was created (null on old graphs).
+        graph_props = self._properties("Graph")
+        for f in SCHEMAS["graphs"]:
+            if f.name not in graph_props:
+                self._execute(f"ALTER TABLE Graph ADD {f.name} {_ARROW_TO_DB[f.type]}")
         # Kinds as the store has them (a type fixed by an earlier load wins).
         kinds = {}
         for prop, dbt in existing.items():
@@ -116,6 +123,22 @@ class EmbeddedStore(Store):
         # Map property names back to the attribute names of this load.
         return {name: _kind_of(existing.get(property_name(name), db_type(kind)), kind)
                 for name, kind in attr_kinds.items()} | {k: v for k, v in kinds.items() if k not in attr_kinds}
+
+    def ensure_properties(self, label: str, properties: dict[str, str]) -> dict[str, str]:
+        if label not in NODE_KEYS:
+            raise StoreError(f"unknown node label {label!r}")
+        existing = self._properties(label)
+        out = {}
+        for name, kind in properties.items():
+            if not name.isidentifier() or kind not in _DB_TO_ARROW:
+                raise StoreError(f"cannot declare property {name!r} of type {kind!r}")
+            if name not in existing:
+                if not self.writable:
+                    raise StoreError("the store was opened read-only; pass --write (write=True) to modify it")
+                self._execute(f"ALTER TABLE {label} ADD {name} {kind}")
+                existing[name] = kind
+            out[name] = existing[name]
+        return out
 
     # -- writing --------------------------------------------------------------------------------
     def _operator_table(self, chunk: GraphChunk) -> pa.Table:
@@ -169,9 +192,34 @@ class EmbeddedStore(Store):
                                schema=pa.schema([("from", pa.string()), ("to", pa.string())]))
         self._copy_in_transaction([("Model", table), ("INSTANCE_OF", instance_of)])
 
-    def _copy_in_transaction(self, steps: list[tuple[str, pa.Table]]) -> None:
+    def write_rows(self, steps: list[tuple[str, pa.Table]], *,
+                   prepare: list[tuple[str, dict[str, Any]]] | None = None) -> None:
+        if not self.writable:
+            raise StoreError("the store was opened read-only; pass --write (write=True) to modify it")
+        self._copy_in_transaction([(name, self._in_table_order(name, table)) for name, table in steps], prepare)
+
+    def _in_table_order(self, name: str, table: pa.Table) -> pa.Table:
+        """COPY matches columns by position: reorder to the table's declaration, absent ones null."""
+        if name not in NODE_KEYS and name not in REL_ENDPOINTS:
+            raise StoreError(f"unknown node label or relationship type {name!r}")
+        lead = ["from", "to"] if name in REL_ENDPOINTS else []
+        arrays, names = [table.column(c) for c in lead], list(lead)
+        for prop, dbt in self._properties(name).items():
+            arrow_type = _DB_TO_ARROW.get(dbt)
+            if prop in table.column_names:
+                column = table.column(prop)
+                arrays.append(column.cast(arrow_type) if arrow_type is not None else column)
+            else:
+                arrays.append(pa.nulls(table.num_rows, arrow_type or pa.string()))
+            names.append(prop)
+        return pa.Table.from_arrays(arrays, names=names)
+
+    def _copy_in_transaction(self, steps: list[tuple[str, pa.Table]],
+                             prepare: list[tuple[str, dict[str, Any]]] | None = None) -> None:
         self._execute("BEGIN TRANSACTION")
         try:
+            for statement, params in prepare or []:
+                self._execute(statement, params)
             for table_name, table in steps:
                 if table.num_rows:
                     self._execute(f"COPY {table_name} FROM $rows", {"rows": table})

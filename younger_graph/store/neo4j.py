@@ -15,7 +15,16 @@ from typing import Any
 import pandas as pd
 import pyarrow as pa
 
-from younger_graph.store.base import GRAPH_COLUMNS, GraphChunk, QueryError, Store, StoreError, model_rows
+from younger_graph.store.base import (
+    GRAPH_COLUMNS,
+    NODE_KEYS,
+    REL_ENDPOINTS,
+    GraphChunk,
+    QueryError,
+    Store,
+    StoreError,
+    model_rows,
+)
 
 DEFAULT_USER = "neo4j"
 DEFAULT_PASSWORD = "younger-graph"
@@ -110,6 +119,11 @@ class Neo4jStore(Store):
                 session.run(statement).consume()
         return attr_kinds
 
+    def ensure_properties(self, label: str, properties: dict[str, str]) -> dict[str, str]:
+        if label not in NODE_KEYS:
+            raise StoreError(f"unknown node label {label!r}")
+        return dict(properties)  # schema-free: a property exists once a SET writes it
+
     def _in_batches(self, tx: Any, statement: str, rows: list[dict[str, Any]]) -> None:
         for start in range(0, len(rows), self.batch_rows):
             tx.run(statement, rows=rows[start:start + self.batch_rows]).consume()
@@ -138,6 +152,38 @@ class Neo4jStore(Store):
         rows = [_clean(r) for r in model_rows(models)]
         with self._session(True) as session:
             session.execute_write(lambda tx: self._in_batches(tx, WRITE_MODELS, rows))
+
+    def write_rows(self, steps: list[tuple[str, pa.Table]], *,
+                   prepare: list[tuple[str, dict[str, Any]]] | None = None) -> None:
+        if not self.writable:
+            raise StoreError("the store was opened read-only; pass --write (write=True) to modify it")
+        work_items: list[tuple[str, list[dict[str, Any]]]] = []
+        for name, table in steps:
+            rows = table.to_pylist()
+            if name in REL_ENDPOINTS:
+                a, b = REL_ENDPOINTS[name]
+                ka, kb = NODE_KEYS[a], NODE_KEYS[b]
+                statement = (f"UNWIND $rows AS r MATCH (a:{a} {{{ka}: r.from}}) MATCH (b:{b} {{{kb}: r.to}}) "
+                             f"CREATE (a)-[x:{name}]->(b) SET x = r.props")
+                rows = [{"from": r.pop("from"), "to": r.pop("to"), "props": _clean(r)} for r in rows]
+            elif name in NODE_KEYS:
+                statement = f"UNWIND $rows AS r CREATE (n:{name}) SET n = r"
+                rows = [_clean(r) for r in rows]
+            else:
+                raise StoreError(f"unknown node label or relationship type {name!r}")
+            work_items.append((statement, rows))
+
+        def work(tx: Any) -> None:
+            for statement, params in prepare or []:
+                tx.run(statement, params).consume()
+            for statement, rows in work_items:
+                self._in_batches(tx, statement, rows)
+
+        try:
+            with self._session(True) as session:
+                session.execute_write(work)
+        except self._neo4j.exceptions.Neo4jError as exc:
+            raise QueryError(f"{exc.code}: {exc.message}") from None
 
 
 def _frame(result: Any) -> pd.DataFrame:

@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-from younger_graph.extract.attrs import dumps
+from younger_graph.canonical import dumps
 
 PREFIX = "attr_"
 INT, FLOAT, STRING, INTS, FLOATS, STRINGS, JSON = "INT64", "DOUBLE", "STRING", "INT64[]", "DOUBLE[]", "STRING[]", "JSON"

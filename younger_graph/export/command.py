@@ -1,0 +1,176 @@
+"""`younger-graph export pyg|dense` and `younger-graph annotate` (listed in cli.COMMAND_MODULES).
+
+Heavy imports (torch, torch_geometric, the export code) happen inside the commands, so registering
+them costs nothing and the CLI works without the `pyg` extra.
+"""
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+
+def register(app: Any) -> None:
+    import typer
+
+    from younger_graph.cli import CLIError, DbOption, PasswordOption, UserOption, _open, _parse_params, progress_bar
+
+    export_app = typer.Typer(name="export", help="Export the store as machine-learning datasets (PyG, dense tensors).",
+                             no_args_is_help=True, add_completion=False)
+
+    QueryOption = Annotated[str | None, typer.Option(
+        "--query", help="Library query name, .cypher file or Cypher text returning a graph_id column: the graphs "
+                        "to export (default: every graph).")]
+    ParamOption = Annotated[list[str] | None, typer.Option("--param", "-p", help="Parameter of --query, key=value "
+                                                           "(repeatable).")]
+    WhereOption = Annotated[str | None, typer.Option(
+        "--where", help="Cypher condition on g (the Graph) selecting graphs, e.g. 'g.num_operators < 5000'.")]
+    VocabOption = Annotated[str, typer.Option("--vocab", help="Token view: attrs (op_type|domain|attributes) or "
+                                                              "noattrs (op_type|domain).")]
+    MinCountOption = Annotated[int, typer.Option("--min-count", help="Tokens seen fewer times (in the training "
+                                                                     "split) become <unk>.")]
+    FormatOption = Annotated[str, typer.Option("--format", "-f", help="Summary as table | json.")]
+
+    def selection(query: str | None, param: list[str] | None, where: str | None) -> Any:
+        from younger_graph.export.source import Selection
+
+        if param and not query:
+            raise CLIError("--param needs --query")
+        return Selection(query, _parse_params(param or []), where)
+
+    def with_progress(work: Any) -> Any:
+        with progress_bar() as progress:
+            tasks: dict[str, Any] = {}
+
+            def on_progress(stage: str, done: int, total: int) -> None:
+                if stage not in tasks:
+                    tasks[stage] = progress.add_task(stage, total=total)
+                progress.update(tasks[stage], completed=done, total=total)
+
+            return work(on_progress)
+
+    def run_export(work: Any) -> Any:
+        from younger_graph.export.source import ExportError
+
+        try:
+            return with_progress(work)
+        except (ExportError, ValueError) as exc:
+            raise CLIError(str(exc)) from None
+        except ImportError as exc:
+            raise CLIError(f"{exc}; install the pyg extra: pip install 'younger-graph[pyg]'") from None
+
+    @export_app.command("pyg")
+    def pyg(
+        out: Annotated[Path, typer.Option("--out", "-o", help="Dataset folder (raw/, processed/, vocab.json, "
+                                                               "meta.json); replaced if present.")],
+        task: Annotated[str, typer.Option("--task", help="link | operator | graph")] = "link",
+        db: DbOption = None,
+        query: QueryOption = None,
+        param: ParamOption = None,
+        where: WhereOption = None,
+        vocab: VocabOption = "attrs",
+        min_count: MinCountOption = 1,
+        split: Annotated[str, typer.Option("--split", help="train:val:test ratios.")] = "8:1:1",
+        seed: Annotated[int, typer.Option("--seed", help="Seed of the split and of negative sampling.")] = 1234,
+        target: Annotated[str | None, typer.Option("--target", help="Graph task: a Graph or Model property "
+                                                   "(task, num_operators, metric_accuracy...).")] = None,
+        target_kind: Annotated[str, typer.Option("--target-kind", help="Graph task: auto (numbers → float, else "
+                                                 "classes) | class | float.")] = "auto",
+        method: Annotated[str, typer.Option("--method", help="Operator task: the stored communities to use "
+                                            "(`younger-graph communities --method ...`).")] = "cnm",
+        keep_unseen: Annotated[bool, typer.Option("--keep-unseen", help="Keep val/test items with op types unseen "
+                                                  "in training (as <unk>) instead of removing them.")] = False,
+        fmt: FormatOption = "table",
+        username: UserOption = None,
+        password: PasswordOption = None,
+    ) -> None:
+        """A PyTorch Geometric dataset folder: link prediction, operator (community boundary) prediction or
+        graph-level targets, split 8:1:1 (load with younger_graph.pyg.YoungerDataset)."""
+        from younger_graph.export.pyg import PygOptions, export_pyg
+        from younger_graph.export.vocab import parse_split
+
+        try:
+            options = PygOptions(task=task, view=vocab, min_count=min_count, split=parse_split(split), seed=seed,
+                                 target=target, target_kind=target_kind, method=method, keep_unseen=keep_unseen)
+        except ValueError as exc:
+            raise CLIError(str(exc)) from None
+        sel = selection(query, param, where)
+        with _open(db, False, username, password) as store:
+            meta = run_export(lambda cb: export_pyg(store, out, options, sel, on_progress=cb))
+        if fmt == "json":
+            typer.echo(json.dumps(meta, indent=2, default=str))
+            return
+        c = meta["counts"]
+        removed = c.get("removed_unseen", {})
+        typer.echo(f"{task}: train {c['items']['train']}, val {c['items']['val']}, test {c['items']['test']} "
+                   f"(removed for unseen op types: val {removed.get('val', 0)}, test {removed.get('test', 0)}); "
+                   f"vocabulary {c['vocab_size']} tokens; {c['graphs']} graphs read → {out}")
+
+    @export_app.command("dense")
+    def dense(
+        out: Annotated[Path, typer.Option("--out", "-o", help="Folder for dense.pt, dense.npz, vocab.json, "
+                                                               "meta.json.")],
+        db: DbOption = None,
+        max_nodes: Annotated[int, typer.Option("--max-nodes", help="Graphs with at most this many nodes; N of "
+                                               "the tensors.")] = 300,
+        vocab: VocabOption = "noattrs",
+        min_count: MinCountOption = 1,
+        query: QueryOption = None,
+        param: ParamOption = None,
+        where: WhereOption = None,
+        fmt: FormatOption = "table",
+        username: UserOption = None,
+        password: PasswordOption = None,
+    ) -> None:
+        """Small graphs as padded dense tensors: one-hot operators X [G,N,V], upper-triangular adjacency
+        A [G,N,N] in topological order, node mask [G,N]."""
+        from younger_graph.export.dense import DenseOptions, export_dense
+
+        options = DenseOptions(max_nodes=max_nodes, view=vocab, min_count=min_count)
+        sel = selection(query, param, where)
+        with _open(db, False, username, password) as store:
+            meta = run_export(lambda cb: export_dense(store, out, options, sel, on_progress=cb))
+        if fmt == "json":
+            typer.echo(json.dumps(meta, indent=2, default=str))
+            return
+        c = meta["counts"]
+        typer.echo(f"{c['graphs']} graphs as X {meta['shapes']['X']}, A {meta['shapes']['A']} "
+                   f"({c['skipped_too_large']} larger than {max_nodes} nodes skipped, "
+                   f"{c['dropped_backward_edges']} backward edges dropped) → {out}")
+
+    app.add_typer(export_app, name="export")
+
+    @app.command("annotate")
+    def annotate(
+        metrics: Annotated[Path, typer.Option("--metrics", help="CSV with a key column and measurement columns "
+                                              "(accuracy, latency, flops, params...).")],
+        on: Annotated[str, typer.Option("--on", help="model_name | model_id | graph_id: which nodes the key "
+                                        "matches.")] = "model_name",
+        key: Annotated[str | None, typer.Option("--key", help="The key column (default: model_name, name or "
+                                                "model; model_id; graph_id).")] = None,
+        prefix: Annotated[str, typer.Option("--prefix", help="Property name prefix.")] = "metric_",
+        db: DbOption = None,
+        fmt: FormatOption = "table",
+        username: UserOption = None,
+        password: PasswordOption = None,
+    ) -> None:
+        """Join external measurements onto Model or Graph nodes as `metric_<column>` properties (numbers when
+        parseable), usable as export targets (`export pyg --task graph --target metric_accuracy`)."""
+        from younger_graph.export.annotate import annotate as run_annotate
+        from younger_graph.export.source import ExportError
+
+        with _open(db, True, username, password) as store:
+            try:
+                summary = run_annotate(store, metrics, on, key_column=key, prefix=prefix)
+            except ExportError as exc:
+                raise CLIError(str(exc)) from None
+        if fmt == "json":
+            typer.echo(json.dumps(summary.as_dict(), indent=2))
+            return
+        for warning in summary.warnings:
+            typer.echo(f"warning: {warning}", err=True)
+        if summary.unmatched_keys:
+            shown = ", ".join(summary.unmatched_keys[:10])
+            more = f" and {len(summary.unmatched_keys) - 10} more" if len(summary.unmatched_keys) > 10 else ""
+            typer.echo(f"warning: no {summary.label} node for {len(summary.unmatched_keys)} keys: {shown}{more}",
+                       err=True)
+        typer.echo(summary.line())

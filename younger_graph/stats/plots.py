@@ -1,0 +1,197 @@
+"""Figures of a statistics document (matplotlib, Agg: no display, no pyplot global state).
+
+Each function takes the JSON document of `compute_stats` and returns a Figure, so plots can be
+redrawn from a saved `stats --format json` file. `PLOTS` names them; `write_plots` saves PNG + SVG.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from matplotlib import rc_context
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+BAR = "#1f77b4"
+BAR2 = "#ff7f0e"
+STYLE = {"svg.hashsalt": "younger-graph", "svg.fonttype": "none", "font.size": 9, "axes.spines.top": False,
+         "axes.spines.right": False}
+
+
+def _figure(width: float, height: float) -> Figure:
+    fig = Figure(figsize=(width, height), dpi=100, layout="constrained")
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def _bin_label(b: dict[str, Any]) -> str:
+    lo, hi = b["lo"], b["hi"]
+    if isinstance(lo, float):
+        return f"{lo:g}–{hi:g}"
+    return str(lo) if lo == hi else f"{_short(lo)}–{_short(hi)}"
+
+
+def _short(n: int) -> str:
+    if n >= 1_000_000:
+        return f"{n / 1e6:.3g}M"
+    if n >= 10_000:
+        return f"{n / 1e3:.3g}k"
+    return str(n)
+
+
+def _empty(ax: Any, title: str) -> None:
+    ax.set_title(title)
+    ax.text(0.5, 0.5, "no data", ha="center", va="center", transform=ax.transAxes, color="grey")
+    ax.set_xticks([])
+    ax.set_yticks([])
+
+
+def _histogram(ax: Any, dist: dict[str, Any], title: str, xlabel: str, color: str = BAR) -> None:
+    bins = dist.get("histogram") or []
+    if not bins:
+        _empty(ax, title)
+        return
+    xs = range(len(bins))
+    ax.bar(xs, [b["count"] for b in bins], color=color, width=0.85)
+    ax.set_xticks(list(xs), [_bin_label(b) for b in bins], rotation=45 if len(bins) > 6 else 0,
+                  ha="right" if len(bins) > 6 else "center")
+    ax.set_title(title)
+    ax.set_xlabel(f"{xlabel}   (n={dist['count']:,}, median {dist['median']:.4g}, p90 {dist['p90']:.4g}, "
+                  f"max {dist['max']:.4g})")
+    ax.set_ylabel("graphs")
+
+
+def operators_per_graph(doc: dict[str, Any]) -> Figure:
+    """Younger paper Figure 2a: graphs by number of operators, log2 bins."""
+    fig = _figure(7.2, 3.6)
+    _histogram(fig.add_subplot(), doc["sizes"]["operators"], "Operators per graph (log2 bins)", "operators")
+    return fig
+
+
+def edges_per_graph(doc: dict[str, Any]) -> Figure:
+    """Younger paper Figure 2b: graphs by number of data-flow edges, log2 bins."""
+    fig = _figure(7.2, 3.6)
+    _histogram(fig.add_subplot(), doc["sizes"]["edges"], "Edges per graph (log2 bins)", "edges", BAR2)
+    return fig
+
+
+def _label(r: dict[str, Any]) -> str:
+    return r["op_type"] if r["domain"] in ("", "ai.onnx") else f"{r['op_type']} ({r['domain']})"
+
+
+def top_op_types(doc: dict[str, Any]) -> Figure:
+    """Younger paper Figure 2c: the top operator types, by occurrences and by graphs containing them."""
+    ops = doc["op_types"]
+    n = max(len(ops["by_occurrences"]), 1)
+    fig = _figure(10, 1.2 + 0.2 * n)
+    for ax, key, value, title, color in (
+        (fig.add_subplot(1, 2, 1), "by_occurrences", "occurrences", "Top operator types by occurrences", BAR),
+        (fig.add_subplot(1, 2, 2), "by_graphs", "graphs", "Top operator types by graphs containing them", BAR2),
+    ):
+        rows = ops[key]
+        if not rows:
+            _empty(ax, title)
+            continue
+        ys = range(len(rows))
+        ax.barh(list(ys), [r[value] for r in rows], color=color)
+        ax.set_yticks(list(ys), [_label(r) for r in rows], fontsize=7)
+        ax.invert_yaxis()
+        ax.set_title(title)
+        ax.set_xlabel(value)
+        if value == "occurrences":
+            ax.set_xscale("log")
+    return fig
+
+
+def degree_distribution(doc: dict[str, Any]) -> Figure:
+    """Nodes per in-degree and per out-degree (log-log; degree-0 counts in the legend)."""
+    fig = _figure(7.2, 3.8)
+    ax = fig.add_subplot()
+    drawn = False
+    for key, color, marker in (("in", BAR, "o"), ("out", BAR2, "s")):
+        hist = doc["degrees"][key]["histogram"]
+        zero = sum(r["nodes"] for r in hist if r["degree"] == 0)
+        pts = [(r["degree"], r["nodes"]) for r in hist if r["degree"] > 0]
+        if pts:
+            ax.plot([p[0] for p in pts], [p[1] for p in pts], marker=marker, linestyle="-", color=color,
+                    markersize=4, label=f"{key}-degree ({zero:,} nodes with 0)")
+            drawn = True
+    if not drawn:
+        _empty(ax, "Degree distribution")
+        return fig
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("degree (data-flow edges)")
+    ax.set_ylabel("nodes")
+    ax.set_title("Degree distribution")
+    ax.legend(frameon=False)
+    return fig
+
+
+def structure(doc: dict[str, Any]) -> Figure:
+    """Per-graph depth, width, op-type entropy and weakly connected components."""
+    st = doc["structure"]
+    fig = _figure(10, 6.4)
+    panels = (("depth", "Depth (longest path, nodes)", "depth"), ("width", "Width (widest level)", "width"),
+              ("entropy", "Op-type entropy (bits)", "bits"), ("components", "Weakly connected components",
+                                                                "components"))
+    for i, (key, title, xlabel) in enumerate(panels):
+        _histogram(fig.add_subplot(2, 2, i + 1), st[key], title, xlabel, BAR if i % 3 == 0 else BAR2)
+    return fig
+
+
+PLOTS: dict[str, Callable[[dict[str, Any]], Figure]] = {
+    "operators_per_graph": operators_per_graph,
+    "edges_per_graph": edges_per_graph,
+    "top_op_types": top_op_types,
+    "degree_distribution": degree_distribution,
+    "structure": structure,
+}
+
+
+def figure_svg(fig: Figure, salt: str = "", *, inline: bool = True) -> str:
+    """The figure as SVG text; `inline`: just the <svg> element, for embedding in HTML. Ids are
+    salted per figure so several figures stay distinct in one page."""
+    buf = io.StringIO()
+    with rc_context({**STYLE, "svg.hashsalt": f"younger-graph-{salt}"}):
+        fig.savefig(buf, format="svg", metadata={"Date": None})
+    text = buf.getvalue()
+    return text[text.index("<svg"):] if inline else text
+
+
+def figure_png(fig: Figure, dpi: int = 110) -> bytes:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi, metadata={"Software": None})
+    return buf.getvalue()
+
+
+def make(doc: dict[str, Any], name: str) -> Figure:
+    with rc_context(STYLE):
+        return PLOTS[name](doc)
+
+
+def svg_texts(doc: dict[str, Any]) -> dict[str, str]:
+    """Every plot as standalone SVG text (render once, use for the report and for --plots)."""
+    return {name: figure_svg(make(doc, name), name, inline=False) for name in PLOTS}
+
+
+def inline(svg: str) -> str:
+    """A standalone SVG document → its <svg> element, for embedding in HTML."""
+    return svg[svg.index("<svg"):]
+
+
+def write_plots(doc: dict[str, Any], folder: str | Path, svgs: dict[str, str] | None = None) -> list[Path]:
+    """Every plot as <name>.png and <name>.svg in `folder` (created); returns the paths written.
+    `svgs`: the SVG texts of `svg_texts(doc)` when already rendered."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name in PLOTS:
+        png, svg = folder / f"{name}.png", folder / f"{name}.svg"
+        png.write_bytes(figure_png(make(doc, name)))
+        svg.write_text(svgs[name] if svgs else figure_svg(make(doc, name), name, inline=False), encoding="utf-8")
+        written += [png, svg]
+    return written

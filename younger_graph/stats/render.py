@@ -1,0 +1,223 @@
+"""Renderers of a statistics document: rich tables, JSON, Markdown and a self-contained HTML report.
+
+All of them read only the document (docs/stats.md), so a saved `stats --format json` file can be
+rendered again later. The HTML report embeds its plots as inline SVG and its data as JSON: one file,
+no network, opens offline.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from typing import Any
+
+import pandas as pd
+from rich.console import Console
+
+from younger_graph import __version__
+
+FORMATS = ("table", "json", "md", "html")
+
+DIST_COLUMNS = ["count", "min", "median", "mean", "p90", "max"]
+TEXT_COLUMNS = ("", "task", "origin", "op_type", "domain", "producer", "consumer", "graphs with")
+
+
+def render_json(doc: dict[str, Any]) -> str:
+    return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+
+
+# -- sections shared by table / md / html -------------------------------------------------------
+def _fmt(value: Any) -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, float):
+        if value != value:
+            return "–"
+        return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.4g}"
+    return str(value)
+
+
+def _pct(value: float | None) -> str:
+    return "–" if value is None else f"{100 * value:.1f}%"
+
+
+def _dist_rows(dists: dict[str, dict[str, Any]], labels: dict[str, str]) -> pd.DataFrame:
+    rows = [{"": label, **{c: dists[key].get(c) for c in DIST_COLUMNS}} for key, label in labels.items()]
+    return pd.DataFrame(rows, columns=["", *DIST_COLUMNS])
+
+
+def _selection_line(doc: dict[str, Any]) -> str:
+    sel = doc["selection"]
+    parts = []
+    if sel.get("task") is not None:
+        parts.append(f"task = {sel['task']}")
+    if sel.get("where"):
+        params = ", ".join(f"{k}={v}" for k, v in sel.get("where_params", {}).items())
+        parts.append(f"where = {sel['where']}" + (f" ({params})" if params else ""))
+    scope = " and ".join(parts) if parts else "all graphs"
+    return f"{scope}: {sel['graphs']:,} graphs"
+
+
+def sections(doc: dict[str, Any]) -> list[tuple[str, str, pd.DataFrame]]:
+    """(key, title, table) in report order; `key` tells the HTML report where plots go."""
+    ov = doc["overview"]
+    overview = pd.DataFrame([
+        ("models", ov["models"]), ("models ok", ov["models_ok"]), ("models failed", ov["models_failed"]),
+        ("unique architectures (graphs)", ov["graphs"]),
+        ("unique architectures without attributes", ov["graphs_noattr"]),
+        ("dedup ratio (ok models per graph)", ov["dedup_ratio"]),
+        ("nodes", ov["nodes"]), ("operators", ov["operators"]), ("edges", ov["edges"]),
+        ("operator types", ov["op_types"]),
+        ("vocabulary with attributes (op_type, domain, attrs)", ov["vocabulary_with_attrs"]),
+        ("vocabulary without attributes (op_type, domain)", ov["vocabulary_without_attrs"]),
+    ], columns=["", "value"])
+    st = doc["structure"]
+    features = pd.DataFrame(
+        [{"graphs with": k.replace("_", " "), "graphs": v, "fraction": _pct(st["fractions"][k])}
+         for k, v in st["counts"].items()],
+        columns=["graphs with", "graphs", "fraction"],
+    )
+    op = doc["op_types"]
+    ops_cols = ["op_type", "domain", "occurrences", "graphs", "attr_variants", "share"]
+    deg_in = {r["degree"]: r["nodes"] for r in doc["degrees"]["in"]["histogram"]}
+    deg_out = {r["degree"]: r["nodes"] for r in doc["degrees"]["out"]["histogram"]}
+    degrees = pd.DataFrame(
+        [{"degree": d, "nodes (in-degree)": deg_in.get(d, 0), "nodes (out-degree)": deg_out.get(d, 0)}
+         for d in sorted(set(deg_in) | set(deg_out))],
+        columns=["degree", "nodes (in-degree)", "nodes (out-degree)"],
+    )
+    return [
+        ("overview", "Overview", overview),
+        ("by_task", "Models by task", pd.DataFrame(doc["by_task"],
+                                                   columns=["task", "models", "models_ok", "models_failed", "graphs"])),
+        ("by_origin", "Models by origin", pd.DataFrame(doc["by_origin"], columns=["origin", "models", "models_ok",
+                                                                                  "models_failed", "graphs"])),
+        ("sizes", "Graph sizes (per unique architecture)",
+         _dist_rows(doc["sizes"], {"operators": "operators", "edges": "edges", "nodes": "nodes"})),
+        ("op_types_occ", f"Top {op['top']} operator types by occurrences ({op['distinct']} distinct)",
+         pd.DataFrame(op["by_occurrences"], columns=ops_cols)),
+        ("op_types_graphs", f"Top {op['top']} operator types by graphs containing them",
+         pd.DataFrame(op["by_graphs"], columns=ops_cols)),
+        ("degrees", f"Node degrees along FLOWS (mean {_fmt(doc['degrees']['in']['mean'])}, max in "
+                    f"{_fmt(doc['degrees']['in']['max'])}, max out {_fmt(doc['degrees']['out']['max'])})", degrees),
+        ("structure", f"Structure ({st['with_metrics']:,} of {st['graphs']:,} graphs have metrics; "
+                      f"{st['counts']['cyclic']:,} cyclic)",
+         _dist_rows(st, {"depth": "depth", "width": "width", "entropy": "op-type entropy (bits)",
+                         "components": "weakly connected components", "op_types_per_graph": "op types per graph",
+                         "max_in_degree": "max in-degree", "max_out_degree": "max out-degree"})),
+        ("features", "Graph features", features),
+        ("cooccurrence", "Operator pairs joined by an edge (producer → consumer)",
+         pd.DataFrame(doc["cooccurrence"], columns=["producer", "consumer", "edges", "graphs"])),
+    ]
+
+
+def _cells(df: pd.DataFrame) -> list[list[str]]:
+    return [[_pct(v) if c == "share" else _fmt(v) for c, v in zip(df.columns, row)]
+            for row in df.astype(object).itertuples(index=False)]
+
+
+# -- rich ---------------------------------------------------------------------------------------
+def render_table(doc: dict[str, Any], console: Console) -> None:
+    from rich.table import Table
+
+    console.print(f"[bold]younger-graph stats[/bold] ({_selection_line(doc)})", highlight=False)
+    for _, title, df in sections(doc):
+        table = Table(title=title, title_justify="left")
+        for col in df.columns:
+            table.add_column(str(col), justify="left" if col in TEXT_COLUMNS else "right", overflow="fold")
+        for row in _cells(df):
+            table.add_row(*row)
+        console.print(table)
+
+
+# -- markdown -----------------------------------------------------------------------------------
+def _md_cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def render_markdown(doc: dict[str, Any]) -> str:
+    lines = ["# younger-graph stats", "", f"Selection: {_selection_line(doc)}.", ""]
+    for _, title, df in sections(doc):
+        lines += [f"## {title}", ""]
+        if not len(df):
+            lines += ["(none)", ""]
+            continue
+        lines.append("| " + " | ".join(_md_cell(str(c)) for c in df.columns) + " |")
+        lines.append("|" + "|".join("---" if c in TEXT_COLUMNS else "---:" for c in df.columns) + "|")
+        lines += ["| " + " | ".join(_md_cell(c) for c in row) + " |" for row in _cells(df)]
+        lines.append("")
+    return "\n".join(lines)
+
+
+# -- html ---------------------------------------------------------------------------------------
+CSS = """
+body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:2rem auto;max-width:1100px;
+color:#222;padding:0 1rem}
+h1{font-size:1.6rem}h2{font-size:1.15rem;margin-top:2rem;border-bottom:1px solid #ddd;padding-bottom:.2rem}
+table{border-collapse:collapse;font-size:.85rem;margin:.5rem 0}
+th,td{padding:.2rem .6rem;border-bottom:1px solid #eee;text-align:right}
+th{background:#f5f5f5}td.l,th.l{text-align:left}
+figure{margin:1rem 0}figure svg{max-width:100%;height:auto;display:block}
+figcaption{font-size:.8rem;color:#555}.meta{color:#555;font-size:.85rem}
+details{margin:.5rem 0}
+"""
+
+PLOTS_AFTER = {
+    "sizes": ("operators_per_graph", "edges_per_graph"),
+    "op_types_graphs": ("top_op_types",),
+    "degrees": ("degree_distribution",),
+    "structure": ("structure",),
+}
+
+CAPTIONS = {
+    "operators_per_graph": "Graphs by number of operators, log2 bins (cf. the Younger paper, Figure 2a).",
+    "edges_per_graph": "Graphs by number of data-flow edges, log2 bins (cf. Figure 2b).",
+    "top_op_types": "Top operator types by occurrences and by graphs containing them (cf. Figure 2c).",
+    "degree_distribution": "Nodes per in-degree and out-degree along FLOWS, log-log.",
+    "structure": "Per-graph depth, width, op-type entropy and weakly connected components.",
+}
+
+
+def _html_table(df: pd.DataFrame, collapse_after: int = 40) -> str:
+    if not len(df):
+        return "<p class=meta>(none)</p>"
+    head = "".join(f"<th class={'l' if c in TEXT_COLUMNS else 'r'}>{html.escape(str(c))}</th>" for c in df.columns)
+    body = []
+    for row in _cells(df):
+        body.append("<tr>" + "".join(f"<td class={'l' if c in TEXT_COLUMNS else 'r'}>{html.escape(v)}</td>"
+                                     for c, v in zip(df.columns, row)) + "</tr>")
+    table = f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body[:collapse_after])}</tbody></table>"
+    if len(body) > collapse_after:
+        table += (f"<details><summary>{len(body) - collapse_after} more rows</summary><table><thead><tr>{head}"
+                  f"</tr></thead><tbody>{''.join(body[collapse_after:])}</tbody></table></details>")
+    return table
+
+
+def render_html(doc: dict[str, Any], svgs: dict[str, str] | None = None) -> str:
+    """One self-contained HTML page: tables, inline SVG plots, the JSON document embedded.
+    `svgs`: the plots' SVG texts (plots.svg_texts) when already rendered."""
+    from younger_graph.stats.plots import figure_svg, inline, make
+
+    parts = [
+        "<!DOCTYPE html>", "<html lang=en><head><meta charset=utf-8>",
+        "<meta name=viewport content='width=device-width,initial-scale=1'>",
+        "<title>younger-graph stats</title>", f"<style>{CSS}</style></head><body>",
+        "<h1>younger-graph stats</h1>",
+        f"<p class=meta>Selection: {html.escape(_selection_line(doc))}. Statistics per unique architecture "
+        f"(graph) unless stated; schema version {doc['schema_version']}; younger-graph {__version__}.</p>",
+    ]
+    for key, title, df in sections(doc):
+        parts.append(f"<section id={key}><h2>{html.escape(title)}</h2>{_html_table(df)}")
+        for name in PLOTS_AFTER.get(key, ()):
+            svg = inline(svgs[name]) if svgs else figure_svg(make(doc, name), name)
+            parts.append(f"<figure id=plot-{name} class=plot>{svg}<figcaption>{html.escape(CAPTIONS[name])}"
+                         f"</figcaption></figure>")
+        parts.append("</section>")
+    data = json.dumps(doc, ensure_ascii=False).replace("</", "<\\/")
+    parts.append(f"<script type=application/json id=stats-data>{data}</script>")
+    parts.append("</body></html>")
+    return "\n".join(parts) + "\n"
