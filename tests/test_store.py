@@ -269,3 +269,19 @@ def test_neo4j_load_resumes_after_kill(corpus: Path, neo4j_store, embedded: Path
     neo4j_store.load(corpus)
     with open_store(embedded) as emb:
         assert neo4j_store.counts() == emb.counts()
+
+
+@pytest.mark.neo4j
+def test_neo4j_staged_load_of_large_graphs(corpus: Path, neo4j_store, embedded: Path) -> None:  # type: ignore[no-untyped-def]
+    """Graphs above stage_rows are written in many transactions under staging labels, then published."""
+    _wipe(neo4j_store)
+    neo4j_store.stage_rows, neo4j_store.chunk_rows = 500, 2000
+    try:
+        neo4j_store.load(corpus)
+    finally:
+        del neo4j_store.stage_rows, neo4j_store.chunk_rows
+    staging = neo4j_store.run("MATCH (n) WHERE n:GraphStaging OR n:OperatorStaging RETURN count(n) AS n")
+    assert int(staging.n[0]) == 0
+    with open_store(embedded) as emb:
+        assert neo4j_store.counts() == emb.counts()
+        assert _normalised(neo4j_store.query("top_paths_3", top=50)) == _normalised(emb.query("top_paths_3", top=50))

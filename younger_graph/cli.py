@@ -8,13 +8,11 @@ import sys
 from pathlib import Path
 from typing import Annotated, Any
 
-import pandas as pd
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from younger_graph import __version__
-from younger_graph.output import write_frame
 
 app = typer.Typer(
     name="younger-graph",
@@ -28,6 +26,19 @@ STATE: dict[str, Any] = {"debug": False}
 
 Format = Annotated[str, typer.Option("--format", "-f", help="table | json | csv | parquet")]
 OutFile = Annotated[Path | None, typer.Option("--out", "-o", help="Write the result to this file.")]
+
+
+def write_frame(*args: Any, **kwargs: Any) -> None:
+    """younger_graph.output.write_frame, imported on use: pandas costs 0.4 s at start-up."""
+    from younger_graph.output import write_frame as _write_frame
+
+    _write_frame(*args, **kwargs)
+
+
+def _frame(*args: Any, **kwargs: Any) -> Any:
+    import pandas as pd
+
+    return pd.DataFrame(*args, **kwargs)
 
 
 class CLIError(Exception):
@@ -116,17 +127,17 @@ def inspect(
         typer.echo(json.dumps(summary.as_dict(), indent=2, ensure_ascii=False))
         return
     if fmt in ("csv", "parquet"):
-        write_frame(pd.DataFrame(summary.op_types, columns=["op_type", "count"]), fmt)
+        write_frame(_frame(summary.op_types, columns=["op_type", "count"]), fmt)
         return
     out = Console()
     out.print(f"[bold]{model}[/bold]")
     out.print(f"graph_id        {summary.graph_id}\ngraph_id_noattr {summary.graph_id_noattr}")
     for k, v in {**summary.counts, **summary.header}.items():
         out.print(f"{k:<16}{v}", highlight=False)
-    write_frame(pd.DataFrame(summary.op_types, columns=["op_type", "count"]), "table", console=out,
+    write_frame(_frame(summary.op_types, columns=["op_type", "count"]), "table", console=out,
                 title="operators by type")
     if summary.scopes:
-        write_frame(pd.DataFrame(summary.scopes, columns=["scope", "nodes"]), "table", console=out,
+        write_frame(_frame(summary.scopes, columns=["scope", "nodes"]), "table", console=out,
                     title="subgraph scopes")
 
 
@@ -276,7 +287,7 @@ def queries(fmt: Format = "table") -> None:
         "params": ", ".join(f"{p.name}: {p.type}" + ("" if p.required else f" = {p.default!r}") for p in q.params),
         "description": q.description,
     } for q in library()]
-    write_frame(pd.DataFrame(rows), fmt, console=Console(), title="query library")
+    write_frame(_frame(rows), fmt, console=Console(), title="query library")
 
 
 # -- demo ---------------------------------------------------------------------------------------

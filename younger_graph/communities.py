@@ -33,7 +33,6 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import networkx as nx
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -42,11 +41,10 @@ from younger_graph import dialect
 from younger_graph.canonical import dumps
 from younger_graph.graph import GraphBuilder
 from younger_graph.hashing import graph_hash
-from younger_graph.model import KIND_INPUT, KIND_OUTPUT
+from younger_graph.model import DEFAULT_SEED, KIND_INPUT, KIND_OUTPUT
 from younger_graph.store.base import QueryError, Store
 
 METHODS = ("cnm", "louvain", "wcc")
-DEFAULT_SEED = 1234
 BOUNDARY_MARK = "boundary|"
 BATCH_NODES = 200_000  # operators read per batch (at least one whole graph)
 BATCH_GRAPHS = 1_000
@@ -162,6 +160,8 @@ def partition(nodes: Sequence[int], edges: Sequence[tuple[int, int]], method: st
     """Communities of an undirected simple graph, each sorted, numbered by their smallest node."""
     if method not in METHODS:
         raise ValueError(f"unknown community method {method!r}; choose one of {', '.join(METHODS)}")
+    import networkx as nx  # imported on use: 0.5 s, and only this step needs it
+
     g = nx.Graph()
     g.add_nodes_from(sorted(nodes))
     g.add_edges_from(sorted({(min(u, v), max(u, v)) for u, v in edges if u != v}))

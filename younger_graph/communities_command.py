@@ -9,8 +9,7 @@ def register(app: Any) -> None:
     import typer
 
     from younger_graph.cli import CLIError, DbOption, PasswordOption, UserOption, _open, progress_bar
-    from younger_graph.communities import DEFAULT_SEED, METHODS, compute_communities
-    from younger_graph.store import is_neo4j, resolve_db
+    from younger_graph.model import DEFAULT_SEED
 
     @app.command("communities")
     def communities(
@@ -27,6 +26,9 @@ def register(app: Any) -> None:
     ) -> None:
         """Per-graph communities (CNM, Louvain, weakly connected components) written back to the store,
         with boundaries and deduplicated subgraph hashes (resumable; --force recomputes)."""
+        from younger_graph.communities import METHODS, compute_communities
+        from younger_graph.store import is_neo4j, resolve_db
+
         if method not in METHODS:
             raise CLIError(f"--method must be one of {', '.join(METHODS)}, not {method!r}")
         target = resolve_db(db)

@@ -97,3 +97,6 @@ SCHEMAS: dict[str, pa.Schema] = {
 # Node kinds and the op_type given to the graph's input and output nodes.
 KIND_OPERATOR, KIND_INPUT, KIND_OUTPUT = "operator", "input", "output"
 INPUT_OP_TYPE, OUTPUT_OP_TYPE = "Input", "Output"
+
+# The Younger paper's seed (splits 8:1:1, Louvain); every seeded command defaults to it.
+DEFAULT_SEED = 1234

@@ -10,11 +10,12 @@ occurrences (number of data-flow paths; parallel flows count separately, like `g
 import re
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-import pandas as pd
+if TYPE_CHECKING:  # pandas and the store load on use: the CLI registers this module at start-up
+    import pandas as pd
 
-from younger_graph.store.base import Store
+    from younger_graph.store.base import Store
 
 LENGTHS = (2, 3, 4)
 COLUMNS = ["length", "ops", "support", "occurrences"]
@@ -39,8 +40,10 @@ def parse_lengths(spec: str) -> list[int]:
     return sorted(out)
 
 
-def frequent_paths(store: Store, lengths: Iterable[int] = LENGTHS, *, top: int | None = 20,
-                   min_support: int = 1) -> pd.DataFrame:
+def frequent_paths(store: "Store", lengths: Iterable[int] = LENGTHS, *, top: int | None = 20,
+                   min_support: int = 1) -> "pd.DataFrame":
+    import pandas as pd
+
     """One row per op-type path: length, ops (comma-separated, ready for graphs_with_path), support,
     occurrences; per length the `top` rows by support then occurrences (all when top is None or < 1)."""
     frames = []
@@ -66,8 +69,7 @@ def register(app: Any) -> None:
     import typer
     from rich.console import Console
 
-    from younger_graph.cli import DbOption, Format, OutFile, PasswordOption, UserOption, _open
-    from younger_graph.output import write_frame
+    from younger_graph.cli import DbOption, Format, OutFile, PasswordOption, UserOption, _open, write_frame
 
     @app.command("patterns")
     def patterns(

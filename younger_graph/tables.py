@@ -38,7 +38,12 @@ def read_table(out: str | Path, table: str, columns: list[str] | None = None) ->
     if not path.exists():
         schema = SCHEMAS[table]
         return schema.empty_table() if columns is None else schema.empty_table().select(columns)
-    return pq.read_table(path, columns=columns)
+    return _read(path, columns)
+
+
+def _read(path: Path, columns: list[str] | None = None) -> pa.Table:
+    # ParquetFile.read, unlike pq.read_table, does not import pandas (0.3 s of every extract run).
+    return pq.ParquetFile(path).read(columns=columns)
 
 
 def conform(table: pa.Table, schema: pa.Schema) -> pa.Table:
@@ -116,7 +121,7 @@ class TableDir:
         return ([main] if main.exists() else []) + [p / f"{table}.parquet" for p in parts]
 
     def _merge_models(self, parts: list[Path]) -> pa.Table:
-        tables = [pq.read_table(p) for p in self._sources("models", parts)]
+        tables = [_read(p) for p in self._sources("models", parts)]
         if not tables:
             return SCHEMAS["models"].empty_table()
         merged = pa.concat_tables(tables, promote_options="default")
@@ -131,7 +136,7 @@ class TableDir:
         return merged.take(pa.array(order, pa.int64()))
 
     def _merge_graphs(self, parts: list[Path], models: pa.Table) -> tuple[pa.Table, set[str]]:
-        tables = [conform(pq.read_table(p), SCHEMAS["graphs"]) for p in self._sources("graphs", parts)]
+        tables = [conform(_read(p), SCHEMAS["graphs"]) for p in self._sources("graphs", parts)]
         merged = pa.concat_tables(tables) if tables else SCHEMAS["graphs"].empty_table()
         keep, included = [], set()
         for i, gid in enumerate(merged.column("graph_id").to_pylist()):
@@ -159,7 +164,7 @@ class TableDir:
                         writer.write_batch(kept)
                 written |= main_graphs & included
             for part in parts:
-                part_table = pq.read_table(part / f"{table}.parquet")
+                part_table = _read(part / f"{table}.parquet")
                 fresh = sorted(set(part_table.column("graph_id").to_pylist()) - written)
                 if fresh:
                     writer.write_table(part_table.filter(pc.is_in(part_table.column("graph_id"), pa.array(fresh))))

@@ -98,7 +98,8 @@ def _results(tasks: list[Source], workers: int, known_content: frozenset[str],
         return
     with ProcessPoolExecutor(workers, initializer=_init_worker, initargs=(known_content, infer_shapes)) as pool:
         # map() keeps source order, so tables are identical whatever the worker count.
-        yield from pool.map(_run_one, tasks, chunksize=max(1, min(16, len(tasks) // (workers * 8))))
+        # chunksize 1: model sizes vary by orders of magnitude, so big chunks starve a worker.
+        yield from pool.map(_run_one, tasks, chunksize=1)
 
 
 class _Batch:

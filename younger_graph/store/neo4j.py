@@ -37,7 +37,31 @@ CONSTRAINTS = [
     "CREATE INDEX operator_type IF NOT EXISTS FOR (o:Operator) ON (o.op_type)",
     "CREATE INDEX graph_noattr IF NOT EXISTS FOR (g:Graph) ON (g.graph_id_noattr)",
     "CREATE INDEX model_graph IF NOT EXISTS FOR (m:Model) ON (m.graph_id)",
+    "CREATE INDEX staging_graph IF NOT EXISTS FOR (g:GraphStaging) ON (g.graph_id)",
+    "CREATE INDEX staging_operator IF NOT EXISTS FOR (o:OperatorStaging) ON (o.uid)",
 ]
+
+# Graphs too large for one transaction (a 150k-operator graph exceeds a default server's
+# transaction memory) are written under staging labels in many transactions, then published
+# (relabelled Graph/Operator) in one: queries never see them half-written, and a killed load
+# leaves only staging nodes, which the next load deletes.
+STAGE_GRAPHS = "UNWIND $rows AS r CREATE (g:GraphStaging) SET g = r"
+STAGE_OPERATORS = (
+    "UNWIND $rows AS r MATCH (g:GraphStaging {graph_id: r.graph_id}) "
+    "CREATE (g)-[:CONTAINS]->(o:OperatorStaging) SET o = r"
+)
+STAGE_FLOWS = (
+    "UNWIND $rows AS r MATCH (a:OperatorStaging {uid: r.src}) MATCH (b:OperatorStaging {uid: r.dst}) "
+    "CREATE (a)-[:FLOWS {src_slot: r.src_slot, dst_slot: r.dst_slot, scope: r.scope, tensor: r.tensor, "
+    "dtype: r.dtype, shape: r.shape}]->(b)"
+)
+PUBLISH_GRAPH = (
+    "MATCH (g:GraphStaging {graph_id: $graph_id}) SET g:Graph REMOVE g:GraphStaging "
+    "WITH g OPTIONAL MATCH (g)-[:CONTAINS]->(o:OperatorStaging) SET o:Operator REMOVE o:OperatorStaging"
+)
+DELETE_STAGING = (
+    "MATCH (n) WHERE n:GraphStaging OR n:OperatorStaging WITH n LIMIT 10000 DETACH DELETE n RETURN count(*) AS n"
+)
 
 WRITE_GRAPHS = "UNWIND $rows AS r CREATE (g:Graph) SET g = r"
 WRITE_OPERATORS = (
@@ -65,6 +89,7 @@ class Neo4jStore(Store):
     backend = "neo4j"
     chunk_rows = 10_000
     batch_rows = 10_000
+    stage_rows = 50_000  # chunks larger than this are staged (see STAGE_GRAPHS)
 
     def __init__(self, uri: str, *, username: str | None = None, password: str | None = None,
                  write: bool = False, database: str | None = None) -> None:
@@ -117,6 +142,8 @@ class Neo4jStore(Store):
         with self._session(True) as session:
             for statement in CONSTRAINTS:
                 session.run(statement).consume()
+            while session.run(DELETE_STAGING).single()["n"]:  # leftovers of a killed load
+                pass
         return attr_kinds
 
     def ensure_properties(self, label: str, properties: dict[str, str]) -> dict[str, str]:
@@ -129,6 +156,31 @@ class Neo4jStore(Store):
             tx.run(statement, rows=rows[start:start + self.batch_rows]).consume()
 
     def write_graph_chunk(self, chunk: GraphChunk) -> None:
+        graphs, operators, flows = self._chunk_rows(chunk)
+        if chunk.rows > self.stage_rows:
+            self._write_staged(graphs, operators, flows)
+            return
+
+        def work(tx: Any) -> None:
+            self._in_batches(tx, WRITE_GRAPHS, graphs)
+            self._in_batches(tx, WRITE_OPERATORS, operators)
+            self._in_batches(tx, WRITE_FLOWS, flows)
+
+        with self._session(True) as session:
+            session.execute_write(work)
+
+    def _write_staged(self, graphs: list[dict[str, Any]], operators: list[dict[str, Any]],
+                      flows: list[dict[str, Any]]) -> None:
+        with self._session(True) as session:
+            for statement, rows in ((STAGE_GRAPHS, graphs), (STAGE_OPERATORS, operators), (STAGE_FLOWS, flows)):
+                for start in range(0, len(rows), self.batch_rows):
+                    batch = rows[start:start + self.batch_rows]
+                    session.execute_write(lambda tx, st=statement, b=batch: tx.run(st, rows=b).consume())
+            for g in graphs:
+                session.execute_write(lambda tx, gid=g["graph_id"]: tx.run(PUBLISH_GRAPH, graph_id=gid).consume())
+
+    @staticmethod
+    def _chunk_rows(chunk: GraphChunk) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
         graphs = [_clean(r) for r in chunk.graphs.select(GRAPH_COLUMNS).to_pylist()]
         operators = []
         for row, attrs in zip(chunk.operators.to_pylist(), chunk.attr_props):
@@ -139,14 +191,7 @@ class Neo4jStore(Store):
             e["src"] = f"{e['graph_id']}:{e['src']}"
             e["dst"] = f"{e['graph_id']}:{e['dst']}"
             flows.append(e)
-
-        def work(tx: Any) -> None:
-            self._in_batches(tx, WRITE_GRAPHS, graphs)
-            self._in_batches(tx, WRITE_OPERATORS, operators)
-            self._in_batches(tx, WRITE_FLOWS, flows)
-
-        with self._session(True) as session:
-            session.execute_write(work)
+        return graphs, operators, flows
 
     def write_models(self, models: pa.Table) -> None:
         rows = [_clean(r) for r in model_rows(models)]

@@ -1,0 +1,103 @@
+"""Smoke tests of benchmarks/: each script runs in --quick mode on tiny inputs, exits 0 and writes
+its JSON result with the expected keys. Speed is measured by the benchmarks, never asserted here.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import REPO_ROOT, cli_env
+
+BENCH = REPO_ROOT / "benchmarks"
+
+pytestmark = pytest.mark.slow
+
+
+def _run(script: str, *args: str, timeout: int = 120) -> subprocess.CompletedProcess[str]:
+    proc = subprocess.run([sys.executable, str(BENCH / script), *args], capture_output=True, text=True,
+                          env=cli_env(), cwd=REPO_ROOT, timeout=timeout)
+    assert proc.returncode == 0, f"{script} exited {proc.returncode}\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+    return proc
+
+
+def _result(path: Path) -> dict:
+    assert path.exists(), f"no JSON result at {path}"
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def test_extract_quick(tmp_path: Path, onnx_backend_models: list[Path]) -> None:
+    out = tmp_path / "extract.json"
+    # Younger's converter runs only if its venv (.bench/younger-venv) exists; the script decides.
+    _run("extract.py", "--quick", "--corpus", str(tmp_path / "corpus"), "--json", str(out))
+    result = _result(out)
+    assert {"benchmark", "machine", "corpus", "timings", "ratios", "targets", "missed"} <= set(result)
+    assert result["benchmark"] == "extract" and result["quick"] is True
+    assert result["corpus"]["files"] == 5
+    assert {"ours-j1", "ours-j2", "touch-floor"} <= set(result["timings"])
+    for timing in result["timings"].values():
+        assert {"median_s", "ms_per_model", "runs_s", "cpu_median_s"} <= set(timing)
+    assert {"ours_j1_over_touch_floor", "younger_over_ours_j1", "ours_j1_over_ours_j2"} <= set(result["ratios"])
+
+
+def test_synth_quick(tmp_path: Path, sample_dir: Path) -> None:
+    out, json_path = tmp_path / "synth", tmp_path / "synth.json"
+    args = ["--quick", "--from", str(sample_dir), "--base-out", str(tmp_path / "base"), "--out", str(out)]
+    _run("synth.py", *args, "--json", str(json_path))
+    result = _result(json_path)
+    assert {"benchmark", "counts", "params", "seconds", "size_percentiles", "out"} <= set(result)
+    counts = result["counts"]
+    assert counts["graphs"] >= 1 and counts["operators"] > 0 and counts["edges"] > 0
+    assert counts["models"] >= counts["graphs"]
+    for table in ("models", "graphs", "operators", "edges"):
+        assert (out / f"{table}.parquet").exists()
+    _check_tables(out)
+    # Same seed, same input: the second run reuses the folder (deterministic parameters).
+    _run("synth.py", *args, "--json", str(json_path))
+    assert _result(json_path)["reused"] is True
+
+
+def _check_tables(folder: Path) -> None:
+    """Schemas are the extraction schemas; idx are 0..n-1 per graph; every edge stays in its graph."""
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    from younger_graph.model import SCHEMAS
+
+    tables = {t: pq.read_table(folder / f"{t}.parquet") for t in SCHEMAS}
+    for name, table in tables.items():
+        assert table.schema.equals(SCHEMAS[name]), name
+    sizes = dict(zip(tables["graphs"].column("graph_id").to_pylist(), tables["graphs"].column("num_nodes").to_pylist()))
+    assert len(sizes) == tables["graphs"].num_rows  # graph ids are unique
+    ops = tables["operators"].group_by("graph_id").aggregate([("idx", "min"), ("idx", "max"), ("idx", "count")])
+    for gid, lo, hi, n in zip(*(ops.column(c).to_pylist() for c in ("graph_id", "idx_min", "idx_max", "idx_count"))):
+        assert (lo, hi, n) == (0, sizes[gid] - 1, sizes[gid])
+    edges = tables["edges"]
+    limit = pc.take(tables["graphs"].column("num_nodes"),
+                    pc.index_in(edges.column("graph_id"), value_set=tables["graphs"].column("graph_id")))
+    assert pc.all(pc.less(edges.column("src"), pc.cast(limit, "int32"))).as_py()
+    assert pc.all(pc.less(edges.column("dst"), pc.cast(limit, "int32"))).as_py()
+    assert pc.min(edges.column("src")).as_py() >= 0
+    assert set(tables["models"].column("graph_id").to_pylist()) == set(sizes)
+
+
+def test_load_quick(tmp_path: Path, sample_dir: Path) -> None:
+    json_path = tmp_path / "load.json"
+    args = ["--quick", "--from", str(sample_dir), "--base-out", str(tmp_path / "base"),
+            "--synth-out", str(tmp_path / "synth"), "--json", str(json_path)]
+    if not os.environ.get("NEO4J_URI"):
+        args.append("--no-neo4j")
+    _run("load.py", *args, timeout=180)
+    result = _result(json_path)
+    assert {"benchmark", "machine", "tables", "embedded", "neo4j", "ratios", "targets"} <= set(result)
+    embedded = result["embedded"]
+    assert {"seconds", "rows_per_s", "peak_rss_mb", "summary"} <= set(embedded)
+    assert embedded["summary"]["operators"] == result["tables"]["counts"]["operators"]
+    assert embedded["summary"]["edges"] == result["tables"]["counts"]["edges"]
+    assert result["neo4j"]["status"] in ("ok", "skipped", "failed")
+    if result["neo4j"]["status"] == "ok":
+        assert {"batched", "naive"} <= set(result["neo4j"])
