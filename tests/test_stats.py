@@ -50,10 +50,16 @@ def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
     write_model(make_model([h.make_node("Add", ["x", "t"], ["u"]), h.make_node("Relu", ["u"], ["t"])],
                            ["x"], ["t"]), bad / "cycle.onnx")
     (bad / "empty.onnx").write_bytes(b"")
-    sources = [SAMPLE, bad] + ([BACKEND_DATA] if BACKEND_DATA.is_dir() else [])
+    # First in the tables: a graph without any edge (an input and an unused Constant). Its empty
+    # edge run once made the embedded store drop the FLOWS of the whole load chunk.
+    lone = base / "lone"
+    const = h.make_node("Constant", [], ["c"], value=h.make_tensor("v", onnx.TensorProto.FLOAT, [1], [1.0]))
+    write_model(make_model([const], ["x"], []), lone / "no_edges.onnx")
+    sources = [lone, SAMPLE, bad] + ([BACKEND_DATA] if BACKEND_DATA.is_dir() else [])
     out = base / "tables"
     summary = extract(sources, out, workers=1, meta=SAMPLE / "meta.csv")
     assert summary.ok >= 30 and summary.failed == 2
+    assert pq.read_table(out / "graphs.parquet").column("num_edges")[0].as_py() == 0
     return out
 
 
@@ -68,6 +74,14 @@ def embedded(corpus: Path) -> Path:
     with open_store(db, write=True) as store:
         store.load(corpus)
     return db
+
+
+def test_the_store_holds_every_node_and_edge(embedded: Path, tables: dict[str, pd.DataFrame]) -> None:
+    with open_store(embedded) as store:
+        counts = store.counts()
+    assert counts["Graph"] == len(tables["graphs"])
+    assert counts["Operator"] == len(tables["operators"])
+    assert counts["FLOWS"] == len(tables["edges"])
 
 
 def _selections(tables: dict[str, pd.DataFrame]) -> list[dict[str, Any]]:
@@ -371,7 +385,8 @@ def test_stats_json_identical_on_embedded_and_neo4j(neo4j_store, embedded: Path,
     from younger_graph.stats import compute_stats, render_json
 
     with open_store(embedded) as emb:
-        for sel in _selections(tables)[::2]:  # all, a --where, an empty selection
+        sels = _selections(tables)
+        for sel in (sels[0], sels[3], sels[4]):  # all graphs, --task with --where, an empty selection
             assert render_json(compute_stats(neo4j_store, **sel)) == render_json(compute_stats(emb, **sel)), sel
 
 
@@ -569,3 +584,19 @@ def test_old_extraction_folder_resumes_and_reports_missing_metrics(corpus: Path,
     st = doc["structure"]
     assert st["with_metrics"] == 1 and st["counts"]["missing_metrics"] == graphs.num_rows
     assert st["depth"]["count"] == 1 and doc["sizes"]["operators"]["count"] == graphs.num_rows + 1
+
+
+# -- benchmarks/stats.py ------------------------------------------------------------------------
+@pytest.mark.slow
+def test_benchmark_quick_runs_and_both_sides_agree(tmp_path: Path) -> None:
+    """Smoke only: the script runs, writes its JSON, and its two documents agree (no timing asserted)."""
+    out = tmp_path / "stats.json"
+    r = subprocess.run([sys.executable, str(REPO_ROOT / "benchmarks" / "stats.py"), "--quick", "--json", str(out)],
+                       capture_output=True, text=True, env=cli_env(), cwd=REPO_ROOT, timeout=300)
+    assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
+    result = json.loads(out.read_text(encoding="utf-8"))
+    assert {"benchmark", "machine", "datasets", "ratios", "targets", "missed", "agree"} <= set(result)
+    sample = result["datasets"]["sample"]
+    assert sample["agree"] is True and sample["differences"] == []
+    assert sample["graphs"] >= 30 and sample["stats_s"] > 0 and sample["pandas_s"] > 0
+    assert result["datasets"]["synthetic"]["status"] == "skipped"

@@ -299,7 +299,8 @@ def demo(
     sample: Annotated[Path | None, typer.Option("--sample", help="Model folder (default: the shipped sample).")] = None,
     workers: Annotated[int, typer.Option("--workers", "-j", help="Worker processes (default: all cores).")] = 0,
 ) -> None:
-    """Extract the shipped sample, load it into an embedded store, and run a few library queries."""
+    """Extract the shipped sample, load it into an embedded store, run a few library queries and write
+    the stats report (demo-output/report.html)."""
     from younger_graph.demo import run_demo
 
     run_demo(out, sample, workers or None, Console())
@@ -307,7 +308,11 @@ def demo(
 
 # Commands that live beside their concern (stats, communities, export...) register themselves here:
 # each module defines `register(app)`. Listed explicitly so a broken module fails loudly.
-COMMAND_MODULES: tuple[str, ...] = ("younger_graph.communities_command", "younger_graph.patterns")
+COMMAND_MODULES: tuple[str, ...] = (
+    "younger_graph.stats.command",
+    "younger_graph.communities_command",
+    "younger_graph.patterns",
+)
 
 
 def _register_command_modules() -> None:

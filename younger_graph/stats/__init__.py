@@ -5,33 +5,35 @@
         doc = compute_stats(store, task="image-classification")
     Path("report.html").write_text(render_html(doc))
 
-The CLI command is `younger-graph stats` (younger_graph/stats/command.py).
+The CLI command is `younger-graph stats` (younger_graph/stats/command.py). Names are imported on
+first use, so registering the command costs the CLI's start-up nothing (no numpy/pandas/matplotlib).
 """
 
 from __future__ import annotations
 
+import importlib
 from typing import Any
 
-from younger_graph.stats.compute import SCHEMA_VERSION, STATS_QUERIES, StatsError, compute_stats, distribution
-from younger_graph.stats.render import FORMATS, render_html, render_json, render_markdown, render_table
+FORMATS = ("table", "json", "md", "html")
 
-__all__ = [
-    "FORMATS",
-    "SCHEMA_VERSION",
-    "STATS_QUERIES",
-    "StatsError",
-    "compute_stats",
-    "distribution",
-    "render_html",
-    "render_json",
-    "render_markdown",
-    "render_table",
-    "write_plots",
-]
+_WHERE = {
+    "SCHEMA_VERSION": "compute",
+    "STATS_QUERIES": "compute",
+    "StatsError": "compute",
+    "compute_stats": "compute",
+    "distribution": "compute",
+    "render_html": "render",
+    "render_json": "render",
+    "render_markdown": "render",
+    "render_table": "render",
+    "write_plots": "plots",
+    "svg_texts": "plots",
+}
+
+__all__ = ["FORMATS", *sorted(_WHERE)]
 
 
-def write_plots(doc: dict[str, Any], folder: Any, svgs: dict[str, str] | None = None) -> list[Any]:
-    """Every plot of the document as PNG and SVG in `folder` (matplotlib is imported only here)."""
-    from younger_graph.stats.plots import write_plots as _write
-
-    return _write(doc, folder, svgs)
+def __getattr__(name: str) -> Any:
+    if name in _WHERE:
+        return getattr(importlib.import_module(f"younger_graph.stats.{_WHERE[name]}"), name)
+    raise AttributeError(f"module 'younger_graph.stats' has no attribute {name!r}")

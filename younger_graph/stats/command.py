@@ -27,7 +27,7 @@ def register(app: typer.Typer) -> None:
         console,
         progress_bar,
     )
-    from younger_graph.stats import FORMATS
+    from younger_graph.stats import FORMATS  # the package itself imports nothing heavy
 
     @app.command()
     def stats(
@@ -57,7 +57,6 @@ def register(app: typer.Typer) -> None:
             render_json,
             render_markdown,
             render_table,
-            write_plots,
         )
 
         if fmt not in FORMATS:
@@ -78,11 +77,11 @@ def register(app: typer.Typer) -> None:
             except StatsError as exc:
                 raise CLIError(str(exc)) from None
         svgs = page = None
-        if plots is not None and (report is not None or fmt == "html"):
-            from younger_graph.stats.plots import svg_texts
+        if plots is not None:  # matplotlib is imported only when a figure is drawn
+            from younger_graph.stats.plots import svg_texts, write_plots
 
-            svgs = svg_texts(doc)  # drawn once for the report and the plot files
-        if plots is not None:
+            if report is not None or fmt == "html":
+                svgs = svg_texts(doc)  # drawn once for the report and the plot files
             written = write_plots(doc, plots, svgs)
             console.print(f"wrote {len(written)} plot files to {plots}", highlight=False)
         if report is not None or fmt == "html":

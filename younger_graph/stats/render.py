@@ -15,8 +15,9 @@ import pandas as pd
 from rich.console import Console
 
 from younger_graph import __version__
+from younger_graph.stats import FORMATS
 
-FORMATS = ("table", "json", "md", "html")
+__all__ = ["FORMATS", "render_html", "render_json", "render_markdown", "render_table", "sections"]
 
 DIST_COLUMNS = ["count", "min", "median", "mean", "p90", "max"]
 TEXT_COLUMNS = ("", "task", "origin", "op_type", "domain", "producer", "consumer", "graphs with")

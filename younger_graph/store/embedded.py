@@ -222,7 +222,10 @@ class EmbeddedStore(Store):
                 self._execute(statement, params)
             for table_name, table in steps:
                 if table.num_rows:
-                    self._execute(f"COPY {table_name} FROM $rows", {"rows": table})
+                    # One chunk per column: LadybugDB scans Arrow tables batch by batch and silently
+                    # drops rows when columns are chunked differently (computed key columns lose the
+                    # empty chunks of edge-less graphs that the other columns keep).
+                    self._execute(f"COPY {table_name} FROM $rows", {"rows": table.combine_chunks()})
             self._execute("COMMIT")
         except BaseException:
             self._execute("ROLLBACK")
