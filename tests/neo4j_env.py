@@ -37,3 +37,22 @@ def require_neo4j() -> tuple[str, str, str]:
         skip_or_fail(f"NEO4J_URI is not set: run scripts/neo4j start and export NEO4J_URI={DEFAULT_URI}")
     return (uri, os.environ.get("NEO4J_USERNAME") or DEFAULT_USERNAME,
             os.environ.get("NEO4J_PASSWORD") or DEFAULT_PASSWORD)
+
+
+def wipe(store) -> None:  # type: ignore[no-untyped-def]
+    """Empty the test server (community edition has one database), in batches."""
+    while int(store.run("MATCH (n) WITH n LIMIT 20000 DETACH DELETE n RETURN count(*) AS n", write=True).n[0]):
+        pass
+
+
+def loaded_store(tables):  # type: ignore[no-untyped-def]
+    """Generator for a module fixture: the test server emptied, `tables` loaded; emptied again after."""
+    from younger_graph.store import open_store
+
+    uri, user, password = require_neo4j()
+    store = open_store(uri, write=True, username=user, password=password)
+    wipe(store)
+    store.load(tables)
+    yield store
+    wipe(store)
+    store.close()

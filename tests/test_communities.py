@@ -392,20 +392,9 @@ def test_cli_communities_and_patterns(embedded, frames, expected_paths) -> None:
 # -- Neo4j ----------------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def neo4j_store(tables: Path):  # type: ignore[no-untyped-def]
-    from neo4j_env import require_neo4j
+    from neo4j_env import loaded_store
 
-    uri, user, password = require_neo4j()
-    store = open_store(uri, write=True, username=user, password=password)
-    _wipe(store)
-    store.load(tables)
-    yield store
-    _wipe(store)
-    store.close()
-
-
-def _wipe(store) -> None:  # type: ignore[no-untyped-def]
-    while int(store.run("MATCH (n) WITH n LIMIT 20000 DETACH DELETE n RETURN count(*) AS n", write=True).n[0]):
-        pass
+    yield from loaded_store(tables)
 
 
 @pytest.mark.neo4j

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from neo4j_env import wipe
 
 from younger_graph.extract import extract
 from younger_graph.query import library
@@ -197,20 +198,9 @@ def test_embedded_load_resumes_after_kill(corpus: Path, embedded: Path, tmp_path
 # -- Neo4j --------------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def neo4j_store(corpus: Path):  # type: ignore[no-untyped-def]
-    from neo4j_env import require_neo4j
+    from neo4j_env import loaded_store
 
-    uri, user, password = require_neo4j()
-    store = open_store(uri, write=True, username=user, password=password)
-    _wipe(store)
-    store.load(corpus)
-    yield store
-    _wipe(store)
-    store.close()
-
-
-def _wipe(store) -> None:  # type: ignore[no-untyped-def]
-    while int(store.run("MATCH (n) WITH n LIMIT 20000 DETACH DELETE n RETURN count(*) AS n", write=True).n[0]):
-        pass
+    yield from loaded_store(corpus)
 
 
 @pytest.mark.neo4j
@@ -255,7 +245,7 @@ def test_neo4j_bad_credentials_and_uri_are_one_line_errors() -> None:
 
 @pytest.mark.neo4j
 def test_neo4j_load_resumes_after_kill(corpus: Path, neo4j_store, embedded: Path) -> None:  # type: ignore[no-untyped-def]
-    _wipe(neo4j_store)
+    wipe(neo4j_store)
     env = {**os.environ}
     code = LOADER.replace("from younger_graph.store import embedded\nembedded.EmbeddedStore",
                           "from younger_graph.store import neo4j as n4\nn4.Neo4jStore")
@@ -274,7 +264,7 @@ def test_neo4j_load_resumes_after_kill(corpus: Path, neo4j_store, embedded: Path
 @pytest.mark.neo4j
 def test_neo4j_staged_load_of_large_graphs(corpus: Path, neo4j_store, embedded: Path) -> None:  # type: ignore[no-untyped-def]
     """Graphs above stage_rows are written in many transactions under staging labels, then published."""
-    _wipe(neo4j_store)
+    wipe(neo4j_store)
     neo4j_store.stage_rows, neo4j_store.chunk_rows = 500, 2000
     try:
         neo4j_store.load(corpus)

@@ -9,6 +9,7 @@ from rich.console import Console
 
 from younger_graph.extract import extract
 from younger_graph.output import write_frame
+from younger_graph.resources import shipped_dir
 from younger_graph.stats import compute_stats, render_html
 from younger_graph.store import open_store
 
@@ -23,11 +24,10 @@ DEMO_QUERIES = [
 
 def sample_dir() -> Path:
     """sample/ inside the installed package (wheel) or at the repository root (checkout)."""
-    here = Path(__file__).resolve().parent
-    for candidate in (here / "sample", here.parent / "sample"):
-        if candidate.is_dir():
-            return candidate
-    raise FileNotFoundError("the shipped sample is missing; pass --sample DIR")
+    found = shipped_dir("sample")
+    if found is None:
+        raise FileNotFoundError("the shipped sample is missing; pass --sample DIR")
+    return found
 
 
 def run_demo(out: Path, sample: Path | None, workers: int | None, console: Console) -> None:

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from younger_graph import dialect
+from younger_graph.resources import shipped_dir
 
 PARAM_TYPES = ("int", "float", "str", "bool", "list[str]", "list[int]", "list[float]")
 _HEADER = re.compile(r"^//\s*(name|description|param|mode)\s*:\s*(.*?)\s*$")
@@ -34,11 +35,10 @@ class QueryLibraryError(ValueError):
 
 def cypher_dir() -> Path:
     """cypher/ inside the installed package (wheel) or beside it (source checkout)."""
-    here = Path(__file__).resolve().parent
-    for candidate in (here / "cypher", here.parent / "cypher"):
-        if candidate.is_dir():
-            return candidate
-    raise QueryLibraryError("the cypher/ query library is missing from this installation")
+    found = shipped_dir("cypher")
+    if found is None:
+        raise QueryLibraryError("the cypher/ query library is missing from this installation")
+    return found
 
 
 @dataclass(frozen=True)
