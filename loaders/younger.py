@@ -41,7 +41,6 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-import networkx as nx
 from onnx import AttributeProto as AP
 
 from younger_graph.canonical import dumps
@@ -55,6 +54,18 @@ from younger_graph.extract.attrs import (
 from younger_graph.extract.model_file import ModelResult, _fail, _row, model_id_for
 from younger_graph.graph import GraphBuilder
 from younger_graph.model import KIND_OPERATOR
+
+
+class _LazyNetworkx:
+    """networkx on first use: every directory walk asks is_younger_instance(), which needs none of it."""
+
+    def __getattr__(self, name: str) -> Any:
+        import networkx
+
+        return getattr(networkx, name)
+
+
+nx = _LazyNetworkx()
 
 __all__ = ["YoungerFormatError", "extract_instance", "is_younger_instance", "safe_loads"]
 
