@@ -50,7 +50,13 @@ def cli_md() -> str:
     lines += _command_md(root, ctx, "younger-graph")
     for name in root.list_commands(ctx):  # type: ignore[attr-defined]
         cmd = root.get_command(ctx, name)  # type: ignore[attr-defined]
-        lines += _command_md(cmd, click.Context(cmd, info_name=name, parent=ctx), f"younger-graph {name}")
+        sub_ctx = click.Context(cmd, info_name=name, parent=ctx)
+        lines += _command_md(cmd, sub_ctx, f"younger-graph {name}")
+        if hasattr(cmd, "list_commands"):  # command groups (`export pyg`, `export dense`): each subcommand
+            for sub in cmd.list_commands(sub_ctx):
+                leaf = cmd.get_command(sub_ctx, sub)
+                lines += _command_md(leaf, click.Context(leaf, info_name=sub, parent=sub_ctx),
+                                     f"younger-graph {name} {sub}")
     return "\n".join(lines)
 
 

@@ -291,6 +291,13 @@ def test_process_rebuilds_everything_from_raw(link_attrs: Path, tmp_path: Path) 
     assert meta["fingerprint"] == original["fingerprint"] and meta["counts"] == original["counts"]
     assert {"numpy", "torch", "torch_geometric", "younger_graph", "ladybug"} <= set(meta["versions"])
     assert meta["store"]["fingerprint"]["graphs"] == 32 and meta["options"]["seed"] == 1234
+    # processed/ alone (raw/ not shipped) still loads; with neither, a clear error
+    shutil.rmtree(copy / "raw")
+    shipped = YoungerDataset(copy, split="train", log=False)
+    assert len(shipped) == len(YoungerDataset(link_attrs, split="train", log=False))
+    shutil.rmtree(copy / "processed")
+    with pytest.raises(FileNotFoundError, match="export pyg"):
+        YoungerDataset(copy, split="train", log=False)
 
 
 # -- operator task --------------------------------------------------------------------------------
@@ -508,6 +515,17 @@ def test_cli_commands(db: Path, tmp_path: Path) -> None:
     assert r.exit_code != 0 and "--target" in str(r.exception or r.output)
     r = runner.invoke(app, ["export", "pyg", "--db", str(db), "--split", "8:1", "--out", str(tmp_path / "e")])
     assert r.exit_code != 0 and "--split" in str(r.exception or r.output)
+    copy = tmp_path / "copy.db"
+    shutil.copy(db, copy)
+    (tmp_path / "m.csv").write_text("name,latency ms\nresnet18,1.5\nunknown,2\n")
+    r = runner.invoke(app, ["annotate", "--db", str(copy), "--metrics", str(tmp_path / "m.csv"), "--format", "json"])
+    assert r.exit_code == 0, r.output
+    out = json.loads(r.stdout)
+    assert out["properties"] == {"metric_latency_ms": "DOUBLE"} and out["unmatched_keys"] == ["unknown"]
+    with open_store(copy) as store:
+        got = store.run("MATCH (m:Model) WHERE m.metric_latency_ms IS NOT NULL RETURN DISTINCT m.name AS n, "
+                        "m.metric_latency_ms AS v")
+    assert got.to_dict("records") == [{"n": "resnet18", "v": 1.5}]
 
 
 def test_export_modules_import_without_torch(db: Path, tmp_path: Path) -> None:
@@ -557,8 +575,11 @@ def test_neo4j_export_equals_embedded(small: tuple[Path, Path], tmp_path: Path) 
     with open_store(uri, write=True, username=user, password=password) as store:
         store.run("MATCH (n) DETACH DELETE n", write=True)
         store.load(tables)
-        compute_communities(store, "cnm")
-        _exports(store, tmp_path / "neo4j")
+        try:
+            compute_communities(store, "cnm")
+            _exports(store, tmp_path / "neo4j")
+        finally:
+            store.run("MATCH (n) DETACH DELETE n", write=True)
     with open_store(db) as store:
         _exports(store, tmp_path / "embedded")
     for name in ("link", "op", "task"):
@@ -580,3 +601,22 @@ def test_neo4j_export_equals_embedded(small: tuple[Path, Path], tmp_path: Path) 
     a, b = np.load(tmp_path / "embedded" / "dense" / "dense.npz"), np.load(tmp_path / "neo4j" / "dense" / "dense.npz")
     for name in ("X", "A", "mask", "node_idx", "graph_ids"):
         assert np.array_equal(a[name], b[name]), name
+
+
+# -- benchmark smoke ------------------------------------------------------------------------------
+@pytest.mark.slow
+def test_export_benchmark_quick(db: Path, tmp_path: Path) -> None:
+    """benchmarks/export.py runs (link and dense in child processes) and reports its ratios; memory
+    figures are reported, never asserted."""
+    from conftest import cli_env
+
+    out = tmp_path / "bench.json"
+    r = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "export.py"), "--quick", "--db", str(db),
+                        "--json", str(out)], capture_output=True, text=True, env=cli_env(), timeout=300)
+    assert r.returncode == 0, r.stderr[-3000:]
+    result = json.loads(out.read_text())
+    assert result["benchmark"] == "export" and set(result["results"]) == {"link", "dense"}
+    for task in ("link", "dense"):
+        row = result["results"][task]
+        assert row["tensor_bytes"] > 0 and row["peak_rss_mb"] >= row["baseline_mb"] > 0
+        assert {"peak_over_tensors", "increase_over_tensors", "target_bytes", "met"} <= set(row)

@@ -312,6 +312,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "younger_graph.stats.command",
     "younger_graph.communities_command",
     "younger_graph.patterns",
+    "younger_graph.export.command",
 )
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from rich.console import Console
 
+from younger_graph.export.dense import export_dense
 from younger_graph.extract import extract
 from younger_graph.output import write_frame
 from younger_graph.resources import shipped_dir
@@ -47,10 +48,13 @@ def run_demo(out: Path, sample: Path | None, workers: int | None, console: Conso
             write_frame(df, "table", console=console, title=f"query {name}")
             df.to_csv(out / f"{name}.csv", index=False)
         doc = compute_stats(store)
+        dense = export_dense(store, out / "dense")
     report = out / "report.html"
     report.write_text(render_html(doc), encoding="utf-8")
     ov = doc["overview"]
     console.print(f"[bold]stats[/bold] {ov['models']} models, {ov['graphs']} architectures, {ov['op_types']} operator "
                   f"types, median {doc['sizes']['operators']['median']:g} operators per graph → {report}")
+    console.print(f"[bold]export dense[/bold] {dense['counts']['graphs']} graphs of ≤ {dense['options']['max_nodes']} nodes "
+                  f"→ {out / 'dense'} ({', '.join(dense['files'])})")
     console.print(f"[green]done[/green]: tables in {tables}, store in {db}, query results in {out}/*.csv, "
-                  f"stats report in {report}")
+                  f"stats report in {report}, generation dataset in {out / 'dense'}")

@@ -57,28 +57,14 @@ class YoungerDataset(InMemoryDataset):
         return [f"{s}.pt" for s in SPLITS]
 
     def download(self) -> None:
+        if all(Path(path).exists() for path in self.processed_paths):  # shipped without raw/: fine to load
+            return
         raise FileNotFoundError(f"{self.raw_dir} holds no export: write one with "
                                 f"`younger-graph export pyg --db DB --task TASK --out {self.root}`")
 
     def process(self) -> None:
-        builder = Builder(Path(self.root))
-        builder.write_json()
-        for i, split in enumerate(SPLITS):
-            items = list(builder.data(split))
-            if self.pre_filter is not None:
-                items = [d for d in items if self.pre_filter(d)]
-            if self.pre_transform is not None:
-                items = [self.pre_transform(d) for d in items]
-            if items:
-                self.save(items, self.processed_paths[i])
-            else:  # an empty split: what InMemoryDataset.load reads as zero items
-                from torch_geometric.data import Data
-                from torch_geometric.io import fs
-
-                fs.torch_save((Data().to_dict(), {}, Data), self.processed_paths[i])
-            del items
-            if self._on_progress:
-                self._on_progress("writing splits", i + 1, len(SPLITS))
+        process(self.root, self.processed_paths, pre_transform=self.pre_transform, pre_filter=self.pre_filter,
+                on_progress=self._on_progress)
 
     # -- the folder's JSON files ----------------------------------------------------------------
     @property
@@ -97,3 +83,44 @@ class YoungerDataset(InMemoryDataset):
     @property
     def num_tokens(self) -> int:
         return len(self.vocab)
+
+
+def process(root: str | Path, processed_paths: list[str] | None = None, *, pre_transform: Callable | None = None,
+            pre_filter: Callable | None = None, on_progress: Progress | None = None) -> None:
+    """Build processed/{train,val,test}.pt, vocab.json, targets.json and meta.json from raw/ (what
+    `YoungerDataset.process()` does), without loading a split afterwards: the export calls this."""
+    from torch_geometric.data import Data
+    from torch_geometric.data.dataset import _repr
+    from torch_geometric.io import fs
+
+    root = Path(root)
+    paths = processed_paths or [str(root / "processed" / f"{s}.pt") for s in SPLITS]
+    Path(paths[0]).parent.mkdir(parents=True, exist_ok=True)
+    builder = Builder(root)
+    builder.write_json()
+    # Small splits first; while the training split is written the flat arrays are dropped as soon as
+    # its tensors are collated (Data objects are views into them), so the peak stays near 2x its size.
+    for i in (2, 1, 0):
+        split = SPLITS[i]
+        items = list(builder.data(split))
+        if pre_filter is not None:
+            items = [d for d in items if pre_filter(d)]
+        if pre_transform is not None:
+            items = [pre_transform(d) for d in items]
+        if len(items) == 1:  # collate hands the item back: its tensors are views, which save whole buffers
+            data, slices = items[0].apply(lambda t: t.clone()), None
+        elif items:
+            data, slices = InMemoryDataset.collate(items)
+        else:  # an empty split: what InMemoryDataset.load reads as zero items
+            data, slices = Data(), {}
+        del items
+        if split == "train":
+            builder.release()
+        fs.torch_save((data.to_dict(), slices, data.__class__), paths[i])  # = InMemoryDataset.save
+        del data, slices
+        if on_progress:
+            on_progress("writing splits", 3 - i, len(SPLITS))
+    if processed_paths is None:  # as Dataset._process leaves them, so a later load does not reprocess or warn
+        processed = Path(paths[0]).parent
+        fs.torch_save(_repr(pre_transform), str(processed / "pre_transform.pt"))
+        fs.torch_save(_repr(pre_filter), str(processed / "pre_filter.pt"))

@@ -85,7 +85,7 @@ def register(app: Any) -> None:
     ) -> None:
         """A PyTorch Geometric dataset folder: link prediction, operator (community boundary) prediction or
         graph-level targets, split 8:1:1 (load with younger_graph.pyg.YoungerDataset)."""
-        from younger_graph.export.pyg import PygOptions, export_pyg
+        from younger_graph.export.pyg import PygOptions, build_processed, write_raw
         from younger_graph.export.vocab import parse_split
 
         try:
@@ -95,7 +95,8 @@ def register(app: Any) -> None:
             raise CLIError(str(exc)) from None
         sel = selection(query, param, where)
         with _open(db, False, username, password) as store:
-            meta = run_export(lambda cb: export_pyg(store, out, options, sel, on_progress=cb))
+            run_export(lambda cb: write_raw(store, out, options, sel, on_progress=cb))
+        meta = run_export(lambda cb: build_processed(out, on_progress=cb))  # the store is closed: less memory
         if fmt == "json":
             typer.echo(json.dumps(meta, indent=2, default=str))
             return
@@ -113,7 +114,8 @@ def register(app: Any) -> None:
         max_nodes: Annotated[int, typer.Option("--max-nodes", help="Graphs with at most this many nodes; N of "
                                                "the tensors.")] = 300,
         vocab: VocabOption = "noattrs",
-        min_count: MinCountOption = 1,
+        min_count: Annotated[int, typer.Option("--min-count", help="Tokens seen fewer times (over the exported "
+                                                                   "graphs) become <unk>.")] = 1,
         query: QueryOption = None,
         param: ParamOption = None,
         where: WhereOption = None,

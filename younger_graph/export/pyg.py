@@ -44,6 +44,7 @@ from younger_graph.export.source import (
     read_batch,
     read_communities,
     read_targets,
+    release_memory,
     select_graphs,
     store_fingerprint,
 )
@@ -104,19 +105,31 @@ class PygOptions:
 # -- stage 1: store → raw/ --------------------------------------------------------------------------
 def export_pyg(store: Store, out: str | Path, options: PygOptions, selection: Selection | None = None,
                on_progress: Progress | None = None) -> dict[str, Any]:
-    """Write the dataset folder `out` (raw/ from the store, then processed/); returns meta.json's content."""
-    options.check()
-    out = Path(out)
-    write_raw(store, out, options, selection, on_progress)
-    from younger_graph.pyg import YoungerDataset
+    """Write the dataset folder `out` (raw/ from the store, then processed/); returns meta.json's content.
 
-    YoungerDataset(str(out), split="train", force_reload=True, log=False, on_progress=on_progress)
-    return json.loads((out / "meta.json").read_text(encoding="utf-8"))
+    The two stages are also available apart: `write_raw` (needs the store) then `build_processed`
+    (needs torch_geometric); the CLI closes the store in between, so the database's page cache is
+    gone before tensors are built.
+    """
+    options.check()
+    write_raw(store, Path(out), options, selection, on_progress)
+    return build_processed(out, on_progress)
+
+
+def build_processed(out: str | Path, on_progress: Progress | None = None) -> dict[str, Any]:
+    """processed/, vocab.json, targets.json and meta.json from out/raw/; returns meta.json's content."""
+    release_memory()
+    from younger_graph.pyg import process
+
+    process(out, on_progress=on_progress)
+    return json.loads((Path(out) / "meta.json").read_text(encoding="utf-8"))
 
 
 def write_raw(store: Store, out: Path, options: PygOptions, selection: Selection | None = None,
               on_progress: Progress | None = None) -> dict[str, Any]:
     """Stream the selected graphs (and communities / targets) into out/raw/; returns raw/export.json."""
+    options.check()
+    out = Path(out)
     selection = selection or Selection()
     graphs = select_graphs(store, selection)
     if options.task == "operator":
@@ -128,9 +141,13 @@ def write_raw(store: Store, out: Path, options: PygOptions, selection: Selection
         graphs = graphs[graphs["graph_id"].isin(having)].reset_index(drop=True)
     else:
         missing = 0
-    for folder in (out / "raw", out / "processed"):
+    if (out / "raw").exists() and not (out / "raw" / "export.json").exists():
+        raise ExportError(f"{out / 'raw'} exists and is not an export's raw/ folder: choose another --out")
+    for folder in (out / "raw", out / "processed"):  # a previous export of this folder is replaced
         if folder.exists():
             shutil.rmtree(folder)
+    for name in ("vocab.json", "targets.json", "meta.json"):
+        (out / name).unlink(missing_ok=True)
     raw = out / "raw"
     names = RAW_FILES[options.task]
     total = len(graphs)
@@ -187,11 +204,17 @@ class GraphArrays:
     node_ptr: np.ndarray
     edge_ptr: np.ndarray
     codes: np.ndarray  # int32 code into table.tokens per node
-    src: np.ndarray
-    dst: np.ndarray
-    src_slot: np.ndarray
-    dst_slot: np.ndarray
+    edge_index: np.ndarray  # int64 [2, E]: src, dst (the tensors' layout, so Data objects take views)
+    edge_attr: np.ndarray  # int64 [E, 2]: src_slot, dst_slot
     table: TokenTable
+
+    @property
+    def src(self) -> np.ndarray:
+        return self.edge_index[0]
+
+    @property
+    def dst(self) -> np.ndarray:
+        return self.edge_index[1]
 
     @property
     def num_nodes(self) -> np.ndarray:
@@ -217,7 +240,7 @@ def _rows_for(graph_ids: pa.Array | pa.ChunkedArray, row_of: dict[str, int], wha
     return lookup[enc.indices.to_numpy(zero_copy_only=False)]
 
 
-def read_arrays(raw: Path, view: str, batch_rows: int = 500_000) -> GraphArrays:
+def read_arrays(raw: Path, view: str, batch_rows: int = 100_000) -> GraphArrays:
     graphs = pq.read_table(raw / "graphs.parquet")
     ids = graphs.column("graph_id").to_pylist()
     if ids != sorted(ids) or len(set(ids)) != len(ids):
@@ -243,19 +266,33 @@ def read_arrays(raw: Path, view: str, batch_rows: int = 500_000) -> GraphArrays:
         pos += n
     if pos != len(codes):
         raise ExportError("raw/operators.parquet has fewer rows than raw/graphs.parquet counts")
-    flows = pq.read_table(raw / "flows.parquet")
-    if flows.num_rows != edge_ptr[-1]:
+    n_edges = int(edge_ptr[-1])
+    edge_index = np.empty((2, n_edges), dtype=np.int64)
+    edge_attr = np.empty((n_edges, 2), dtype=np.int64)
+    num_nodes = np.diff(node_ptr)
+    seen = np.zeros(len(ids), dtype=np.int64)
+    pos, last = 0, 0
+    for batch in pq.ParquetFile(raw / "flows.parquet").iter_batches(batch_size=batch_rows):
+        n = batch.num_rows
+        if n == 0:
+            continue
+        if pos + n > n_edges:
+            raise ExportError("raw/flows.parquet has more rows than raw/graphs.parquet counts")
+        rows = _rows_for(batch.column("graph_id"), row_of, "flows")
+        if np.any(np.diff(rows) < 0) or rows[0] < last:
+            raise ExportError("raw/flows.parquet is not grouped by graph in the order of raw/graphs.parquet")
+        last = int(rows[-1])
+        seen += np.bincount(rows, minlength=len(ids))
+        for target, column in ((edge_index[0, pos:pos + n], "src"), (edge_index[1, pos:pos + n], "dst"),
+                               (edge_attr[pos:pos + n, 0], "src_slot"), (edge_attr[pos:pos + n, 1], "dst_slot")):
+            target[:] = batch.column(column).to_numpy(zero_copy_only=False)
+        ends = edge_index[:, pos:pos + n]
+        if ends.min() < 0 or np.any(ends >= num_nodes[rows]):
+            raise ExportError("raw/flows.parquet has an edge whose endpoint is not an operator of its graph")
+        pos += n
+    if pos != n_edges or not np.array_equal(seen, np.diff(edge_ptr)):
         raise ExportError("raw/flows.parquet does not match the edge counts of raw/graphs.parquet")
-    rows = _rows_for(flows.column("graph_id"), row_of, "flows") if flows.num_rows else np.zeros(0, np.int64)
-    if np.any(np.diff(rows) < 0) or not np.array_equal(np.bincount(rows, minlength=len(ids)), np.diff(edge_ptr)):
-        raise ExportError("raw/flows.parquet is not grouped by graph in the order of raw/graphs.parquet")
-    arrays = [flows.column(c).to_numpy().astype(np.int64) for c in ("src", "dst", "src_slot", "dst_slot")]
-    del flows
-    n_of = np.diff(node_ptr)[rows]
-    if len(rows) and (arrays[0].min() < 0 or arrays[1].min() < 0 or np.any(arrays[0] >= n_of)
-                      or np.any(arrays[1] >= n_of)):
-        raise ExportError("raw/flows.parquet has an edge whose endpoint is not an operator of its graph")
-    return GraphArrays(ids, node_ptr, edge_ptr, codes, *arrays, table)
+    return GraphArrays(ids, node_ptr, edge_ptr, codes, edge_index, edge_attr, table)
 
 
 def content_fingerprint(arrays: GraphArrays) -> str:
@@ -345,6 +382,7 @@ class Builder:
         else:
             self._operator_items()
         self._split_and_vocab()
+        release_memory()  # what reading raw/ left in allocator caches, before torch and the tensors
 
     # -- items per task -------------------------------------------------------------------------
     def _link_items(self) -> None:
@@ -389,24 +427,38 @@ class Builder:
         a = self.arrays
         raw = self.root / "raw"
         comm = pq.read_table(raw / "communities.parquet").to_pandas()
-        members = pq.read_table(raw / "members.parquet")
         row_of = a.row_of()
         key_col = "hash" if self.options.view == "attrs" else "hash_noattr"
-        comm["row"] = [row_of[g] for g in comm["graph_id"]]
+        comm["row"] = np.array([row_of[g] for g in comm["graph_id"]], dtype=np.int64)
         comm["pos"] = np.arange(len(comm))
-        m_rows = _rows_for(members.column("graph_id"), row_of, "members") if members.num_rows else np.zeros(0, np.int64)
-        m_k = members.column("k").to_numpy().astype(np.int64)
-        m_idx = members.column("idx").to_numpy().astype(np.int64)
-        # members are sorted (graph_id, k, idx) like communities (graph_id, k): community i's members
-        # are m_idx[m_ptr[i]:m_ptr[i+1]].
-        pair = pd.MultiIndex.from_arrays([comm["row"].to_numpy(), comm["k"].to_numpy()])
-        member_pos = pair.get_indexer(pd.MultiIndex.from_arrays([m_rows, m_k]))
-        if np.any(member_pos < 0) or np.any(np.diff(member_pos) < 0):
+        # Communities are sorted (graph_id, k), members (graph_id, k, idx): community i's members are
+        # m_idx[m_ptr[i]:m_ptr[i+1]]. Keys row·K + k, numeric, so the match is a searchsorted.
+        span = int(comm["k"].max()) + 1 if len(comm) else 1
+        comm_key = comm["row"].to_numpy() * span + comm["k"].to_numpy(np.int64)
+        if np.any(np.diff(comm_key) <= 0):
+            raise ExportError("raw/communities.parquet is not sorted by (graph_id, k) without repeats")
+        n_members = pq.read_metadata(raw / "members.parquet").num_rows
+        m_idx = np.empty(n_members, dtype=np.int64)
+        member_pos = np.empty(n_members, dtype=np.int64)
+        pos = 0
+        for batch in pq.ParquetFile(raw / "members.parquet").iter_batches(batch_size=100_000):
+            n = batch.num_rows
+            if n == 0:
+                continue
+            key = _rows_for(batch.column("graph_id"), row_of, "members") * span + \
+                batch.column("k").to_numpy(zero_copy_only=False).astype(np.int64)
+            where = np.minimum(np.searchsorted(comm_key, key), max(len(comm_key) - 1, 0))
+            if not len(comm_key) or np.any(comm_key[where] != key):
+                raise ExportError("raw/members.parquet has a member of a community missing from "
+                                  "raw/communities.parquet")
+            member_pos[pos:pos + n] = where
+            m_idx[pos:pos + n] = batch.column("idx").to_numpy(zero_copy_only=False)
+            pos += n
+        if pos != n_members or np.any(np.diff(member_pos) < 0):
             raise ExportError("raw/members.parquet does not follow raw/communities.parquet")
         m_ptr = np.searchsorted(member_pos, np.arange(len(comm) + 1))
+        del member_pos
         comm_rows = comm["row"].to_numpy()
-        if np.any(np.diff(comm_rows) < 0):
-            raise ExportError("raw/communities.parquet is not sorted by graph")
         c_ptr = np.searchsorted(comm_rows, np.arange(len(a.ids) + 1))
         # One representative per distinct hash: the smallest (graph_id, k).
         reps = comm.sort_values([key_col, "graph_id", "k"], kind="stable").drop_duplicates(key_col)
@@ -497,6 +549,10 @@ class Builder:
         (self.root / "meta.json").write_text(json.dumps(meta, indent=2, default=str) + "\n", encoding="utf-8")
         return meta
 
+    def release(self) -> None:
+        """Drop the flat arrays (call once no Data of this builder is needed any more)."""
+        del self.arrays, self.items, self.labels, self.mapping
+
     def data(self, split: str) -> Iterator[Any]:
         """The Data objects of one split (tensors share memory with the builder's arrays)."""
         import torch
@@ -505,8 +561,7 @@ class Builder:
         a = self.arrays
         label = SPLITS.index(split)
         task = self.options.task
-        edge_index = np.stack([a.src, a.dst])
-        edge_attr = np.stack([a.src_slot, a.dst_slot], axis=1)
+        edge_index, edge_attr = a.edge_index, a.edge_attr
         x_all = self.mapping[a.codes] if task != "operator" else None
         for it, lab in zip(self.items, self.labels):
             if lab != label:

@@ -29,7 +29,9 @@ from younger_graph.store.base import QueryError, Store, StoreError
 
 Progress = Callable[[str, int, int], None]
 
-BATCH_NODES = 200_000
+# Operators per read batch. A batch's rows travel as Python objects (Store.run → DataFrame), ~1 KiB
+# per operator row with its attributes, so this bounds the reading phase's memory to ~100 MiB.
+BATCH_NODES = 50_000
 BATCH_GRAPHS = 1_000
 ID_CHUNK = 10_000
 
@@ -129,8 +131,9 @@ def _empty_graphs() -> pd.DataFrame:
                          "num_edges": pd.Series([], dtype="int64")})
 
 
-def batches(graphs: pd.DataFrame, max_nodes: int = BATCH_NODES, max_graphs: int = BATCH_GRAPHS) -> Iterator[list[str]]:
-    """Runs of consecutive graph ids with at most max_nodes stored nodes (one graph at least)."""
+def batches(graphs: pd.DataFrame, max_nodes: int | None = None, max_graphs: int = BATCH_GRAPHS) -> Iterator[list[str]]:
+    """Runs of consecutive graph ids with at most max_nodes (BATCH_NODES) stored nodes (one graph at least)."""
+    max_nodes = max_nodes or BATCH_NODES
     batch: list[str] = []
     nodes = 0
     for gid, n in zip(graphs["graph_id"], graphs["num_nodes"]):
@@ -233,6 +236,26 @@ def _int(value: Any) -> int:
         return int(value)
     except (TypeError, ValueError):
         return 0
+
+
+def release_memory() -> None:
+    """Hand memory freed by the reading phase back to the OS before tensors are built (best effort):
+    Python's garbage, pyarrow's allocator cache and glibc's free lists."""
+    import ctypes
+    import ctypes.util
+    import gc
+
+    gc.collect()
+    pa.default_memory_pool().release_unused()
+    name = ctypes.util.find_library("c")
+    if name:
+        try:
+            libc = ctypes.CDLL(name)
+            trim = getattr(libc, "malloc_trim", None)
+            if trim is not None:
+                trim(0)
+        except OSError:
+            pass
 
 
 class RawWriter:
