@@ -54,7 +54,8 @@ def run_demo(out: Path, sample: Path | None, workers: int | None, console: Conso
     ov = doc["overview"]
     console.print(f"[bold]stats[/bold] {ov['models']} models, {ov['graphs']} architectures, {ov['op_types']} operator "
                   f"types, median {doc['sizes']['operators']['median']:g} operators per graph → {report}")
-    console.print(f"[bold]export dense[/bold] {dense['counts']['graphs']} graphs of ≤ {dense['options']['max_nodes']} nodes "
+    limit = dense["options"]["max_nodes"]
+    console.print(f"[bold]export dense[/bold] {dense['counts']['graphs']} graphs of ≤ {limit} nodes "
                   f"→ {out / 'dense'} ({', '.join(dense['files'])})")
     console.print(f"[green]done[/green]: tables in {tables}, store in {db}, query results in {out}/*.csv, "
                   f"stats report in {report}, generation dataset in {out / 'dense'}")
