@@ -558,12 +558,7 @@ class _NamedWalker:
                           _subgraph_label(name, k))
 
     def connect(self, name: str, dst: int, dst_slot: int, scope: str, symbols: ChainMap) -> None:
-        found = symbols.get(name)
-        if found is None:
-            self.b.num_dangling += 1
-        elif not isinstance(found, dict):
-            dtype, shape = self.types.get(name, (None, None))
-            self.b.add_edge(found[0], found[1], dst, dst_slot, scope, name, dtype, shape)
+        self.b.connect(symbols.get(name), dst, dst_slot, scope, name, self.types)
 
 
 # -- formats that kept only edges ---------------------------------------------------------------

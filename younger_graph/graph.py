@@ -7,6 +7,7 @@ it and returns Arrow tables in the schemas of `model.py`. Columns are plain list
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -122,6 +123,16 @@ class GraphBuilder:
         self.e_tensor.append(tensor)
         self.e_dtype.append(dtype)
         self.e_shape.append(shape)
+
+    def connect(self, producer: tuple[int, int] | dict | None, dst: int, dst_slot: int, scope: str, tensor: str,
+                types: Mapping[str, tuple[str | None, str | None]]) -> None:
+        """Edge for a tensor name resolved in its scope: `producer` is (node idx, output slot), an
+        initializer summary (recorded on the consumer, no edge) or None (dangling: counted)."""
+        if producer is None:
+            self.num_dangling += 1
+        elif not isinstance(producer, dict):
+            dtype, shape = types.get(tensor, (None, None))
+            self.add_edge(producer[0], producer[1], dst, dst_slot, scope, tensor, dtype, shape)
 
     def add_nesting(self, parent: int, child: int, label: str) -> None:
         self.s_parent.append(parent)

@@ -177,12 +177,7 @@ class _Walker:
 
     def connect(self, name: str, dst: int, dst_slot: int, scope: str, symbols: Symbols) -> None:
         """Edge from `name`'s producer into (dst, dst_slot); initializers were recorded on the node."""
-        found = symbols.get(name)
-        if found is None:
-            self.b.num_dangling += 1
-        elif not isinstance(found, dict):
-            dtype, shape = self.tensor_types.get(name, (None, None))
-            self.b.add_edge(found[0], found[1], dst, dst_slot, scope, name, dtype, shape)
+        self.b.connect(symbols.get(name), dst, dst_slot, scope, name, self.tensor_types)
 
 
 def _graph_scope(prefix: str, idx: int, name: str, k: int | None) -> str:
