@@ -8,6 +8,7 @@ transaction per chunk of graphs (all-or-nothing). Opened read-only unless a writ
 
 from __future__ import annotations
 
+import contextlib
 import os
 from decimal import Decimal
 from pathlib import Path
@@ -238,7 +239,9 @@ class EmbeddedStore(Store):
                     self._execute(f"COPY {table_name} FROM $rows", {"rows": table.combine_chunks()})
             self._execute("COMMIT")
         except BaseException:
-            self._execute("ROLLBACK")
+            # A failed COPY may already have aborted the transaction; the COPY's error is the one to show.
+            with contextlib.suppress(QueryError):
+                self._execute("ROLLBACK")
             raise
 
 
