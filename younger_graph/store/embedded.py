@@ -53,14 +53,11 @@ SCHEMA_DDL = [
 ]
 
 
-DEFAULT_BUFFER_POOL = 4 << 30
-
-
 def buffer_pool_bytes() -> int:
-    """LadybugDB's buffer pool: 4 GiB unless YOUNGER_GRAPH_BUFFER_POOL_MB says otherwise. Its own
-    default (80% of RAM) let a Younger-scale load grow past 17 GiB resident on a 24 GiB machine."""
+    """LadybugDB's buffer pool: its own default (0 → ~80% of RAM) unless YOUNGER_GRAPH_BUFFER_POOL_MB is
+    set. A 4 GiB cap made the Younger-scale load fail ("buffer pool is full") at its checkpoint."""
     mb = os.environ.get("YOUNGER_GRAPH_BUFFER_POOL_MB")
-    return int(mb) << 20 if mb else DEFAULT_BUFFER_POOL
+    return int(mb) << 20 if mb else 0
 
 
 class EmbeddedStore(Store):
