@@ -44,6 +44,7 @@ from typing import Any
 from onnx import AttributeProto as AP
 
 from younger_graph.canonical import dumps
+from younger_graph.errors import first_line
 from younger_graph.extract.attrs import (
     MAX_LIST_ITEMS,
     bounded_list,
@@ -136,10 +137,6 @@ def safe_loads(data: bytes) -> Any:
     return _SafeUnpickler(io.BytesIO(data)).load()
 
 
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    return text[:200]
-
 
 def _unpickle(data: bytes, rel: str) -> Any:
     try:
@@ -153,7 +150,7 @@ def _unpickle(data: bytes, rel: str) -> Any:
     except MemoryError:
         raise YoungerFormatError(f"{rel} ran out of memory while unpickling") from None
     except Exception as exc:  # truncated or garbage pickles fail in many ways
-        raise YoungerFormatError(f"{rel} is not a readable pickle ({_first_line(exc)})") from None
+        raise YoungerFormatError(f"{rel} is not a readable pickle ({_line(exc)})") from None
 
 
 def _read_bytes(path: str, rel: str) -> bytes:
@@ -198,7 +195,7 @@ def _read_json(folder: str, rel: str) -> Any:
     try:
         return json.loads(_read_bytes(path, rel).decode("utf-8"))
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:
-        raise YoungerFormatError(f"{rel} is not valid JSON ({_first_line(exc)})") from None
+        raise YoungerFormatError(f"{rel} is not valid JSON ({_line(exc)})") from None
 
 
 # -- LogicX DAG JSON ----------------------------------------------------------------------------
@@ -228,7 +225,7 @@ def _decode_dag(text: Any, depth: int = 0) -> nx.DiGraph:
     try:
         data = json.loads(text)
     except (ValueError, RecursionError) as exc:
-        raise YoungerFormatError(f"logicx.bin holds a DAG that is not valid JSON ({_first_line(exc)})") from None
+        raise YoungerFormatError(f"logicx.bin holds a DAG that is not valid JSON ({_line(exc)})") from None
     if not (isinstance(data, dict) and isinstance(data.get("nodes"), list) and isinstance(data.get("edges"), list)):
         raise YoungerFormatError("logicx.bin holds a DAG without 'nodes' and 'edges' lists")
     dag = nx.DiGraph()
@@ -239,7 +236,7 @@ def _decode_dag(text: Any, depth: int = 0) -> nx.DiGraph:
         for edge in data["edges"]:
             dag.add_edge(edge["tail_index"], edge["head_index"], **(edge.get("edge_features") or {}))
     except (KeyError, TypeError) as exc:
-        raise YoungerFormatError(f"logicx.bin holds a malformed node or edge ({_first_line(exc)})") from None
+        raise YoungerFormatError(f"logicx.bin holds a malformed node or edge ({_line(exc)})") from None
     return dag
 
 
@@ -341,7 +338,7 @@ def _attrs_json(attributes: dict[str, Any], graph_ref: GraphRef, where: str) -> 
             values[name] = _attr_value(name, attr, graph_ref)
         except (TypeError, ValueError, IndexError) as exc:
             raise YoungerFormatError(
-                f"attribute {name!r} of {where} has an unexpected value ({_first_line(exc)})") from None
+                f"attribute {name!r} of {where} has an unexpected value ({_line(exc)})") from None
         if attr["attr_type"] in (AP.GRAPH, AP.GRAPHS):
             hashed[name] = "subgraph"
     return dumps(values), (dumps({**values, **hashed}) if hashed else None)
@@ -872,6 +869,10 @@ def extract_instance(path: str) -> ModelResult:
         return _fail(row, "ran out of memory while reading the Younger instance")
     except Exception as exc:  # a structure none of the known Younger writers produces
         return _fail(row, f"the Younger instance has an unexpected structure ({type(exc).__name__}: "
-                          f"{_first_line(exc)})")
+                          f"{_line(exc)})")
     row["graph_id"] = graph.graph_id
     return ModelResult(row, graph)
+
+
+def _line(exc: BaseException) -> str:
+    return first_line(exc, 200)

@@ -83,33 +83,40 @@ def extract(
     errors_format: Annotated[str, typer.Option("--format", "-f", help="Summary as table | json.")] = "table",
 ) -> None:
     """Extract operator DAGs from models into models/graphs/operators/edges.parquet under --out."""
-    from younger_graph.extract import StrictError
-    from younger_graph.extract import extract as run_extract
-
-    with progress_bar() as progress:
-        task = progress.add_task("extracting", total=None)
-
-        def on_progress(done: int, total: int, _result: Any) -> None:
-            progress.update(task, completed=done, total=total)
-
-        try:
-            summary = run_extract(sources, out, workers=workers or None, meta=meta, strict=strict,
-                                  infer_shapes=infer_shapes, on_progress=on_progress)
-        except StrictError as exc:
-            raise CLIError(f"stopped (--strict): {exc}", code=1) from None
+    summary = _extract_with_progress(sources, out, workers, meta, strict=strict, infer_shapes=infer_shapes)
     if errors_format == "json":
         typer.echo(json.dumps({"ok": summary.ok, "failed": summary.failed, "duplicates": summary.duplicates,
                                "skipped": summary.skipped, "new_graphs": summary.new_graphs,
                                "errors": [{"source": s, "error": e} for s, e in summary.errors],
                                "tables": summary.counts}, indent=2))
     else:
-        for source, error in summary.errors[:20]:
-            console.print(f"[red]error[/red] {source}: {error}", highlight=False)
-        if len(summary.errors) > 20:
-            console.print(f"… and {len(summary.errors) - 20} more errors (see models.parquet, status=error)")
-        typer.echo(f"{summary.line()} → {out}")
+        _print_extract(summary, out)
     if summary.failed:
         raise typer.Exit(1)
+
+
+def _extract_with_progress(sources: list[str], out: Path, workers: int, meta: Path | None, *,
+                           strict: bool = False, infer_shapes: bool = False) -> Any:
+    """younger_graph.extract.extract behind a progress bar (the work of `extract` and `ingest`)."""
+    from younger_graph.extract import StrictError
+    from younger_graph.extract import extract as run_extract
+
+    with progress_bar() as progress:
+        task = progress.add_task("extracting", total=None)
+        try:
+            return run_extract(sources, out, workers=workers or None, meta=meta, strict=strict,
+                               infer_shapes=infer_shapes,
+                               on_progress=lambda done, total, _r: progress.update(task, completed=done, total=total))
+        except StrictError as exc:
+            raise CLIError(f"stopped (--strict): {exc}", code=1) from None
+
+
+def _print_extract(summary: Any, out: Path) -> None:
+    for source, error in summary.errors[:20]:
+        console.print(f"[red]error[/red] {source}: {error}", highlight=False)
+    if len(summary.errors) > 20:
+        console.print(f"… and {len(summary.errors) - 20} more errors (see models.parquet, status=error)")
+    typer.echo(f"{summary.line()} → {out}")
 
 
 # -- inspect / hash -----------------------------------------------------------------------------
@@ -218,18 +225,12 @@ def ingest(
     fmt: Annotated[str, typer.Option("--format", "-f", help="Summary as table | json.")] = "table",
 ) -> None:
     """Extract models and load them into the store in one step."""
-    from younger_graph.extract import extract as run_extract
     from younger_graph.store import is_neo4j, resolve_db
 
     target = resolve_db(db)
     folder = tables or Path("younger-graph.tables" if is_neo4j(target) else f"{target}.tables")
-    with progress_bar() as progress:
-        task = progress.add_task("extracting", total=None)
-        summary = run_extract(sources, folder, workers=workers or None, meta=meta,
-                              on_progress=lambda d, t, _r: progress.update(task, completed=d, total=t))
-    for source, error in summary.errors[:20]:
-        console.print(f"[red]error[/red] {source}: {error}", highlight=False)
-    typer.echo(f"{summary.line()} → {folder}")
+    summary = _extract_with_progress(sources, folder, workers, meta)
+    _print_extract(summary, folder)
     with _open(target, True, username, password) as store:
         _print_load(_load_into(store, folder), fmt)
     if summary.failed:
@@ -351,8 +352,9 @@ def _one_line(exc: BaseException) -> str:
 
     if isinstance(exc, click.exceptions.ClickException):
         return exc.format_message()
-    text = str(exc).strip().splitlines()
-    return text[0] if text else type(exc).__name__
+    from younger_graph.errors import first_line
+
+    return first_line(exc)
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -201,13 +201,6 @@ def _models_per_graph(models: pa.Table) -> dict[str, int]:
             counts[gid] = counts.get(gid, 0) + 1
     return counts
 
-
-def iter_batches(out: str | Path, table: str, batch_size: int = 100_000,
-                 columns: list[str] | None = None) -> Iterator[pa.RecordBatch]:
-    """Stream a table of an extraction folder in Arrow batches (memory stays flat)."""
-    path = table_path(Path(out), table)
-    if path.exists():
-        yield from pq.ParquetFile(path).iter_batches(batch_size=batch_size, columns=columns)
 
 
 def concat_or_empty(tables: Iterable[pa.Table], table: str) -> pa.Table:

@@ -44,10 +44,6 @@ class ExtractSummary:
     errors: list[tuple[str, str]] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=dict)
 
-    @property
-    def total(self) -> int:
-        return self.ok + self.failed + self.skipped
-
     def line(self) -> str:
         return (f"{self.ok} ok, {self.failed} failed, {self.duplicates} duplicates"
                 f" ({self.new_graphs} new architectures, {self.skipped} already extracted)")

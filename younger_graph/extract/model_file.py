@@ -16,6 +16,7 @@ import onnx
 from google.protobuf.message import DecodeError
 
 from younger_graph.canonical import dumps
+from younger_graph.errors import first_line
 from younger_graph.extract.onnx_graph import ExtractionError, model_to_builder
 from younger_graph.graph import ExtractedGraph
 
@@ -153,8 +154,7 @@ def extract_zoo(ref: str, infer_shapes: bool = False) -> ModelResult:
 
         model = export_zoo_model(ref)
     except Exception as exc:  # export failures of third-party code come in every shape
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        return _fail(row, f"{ref} could not be exported: {reason}")
+        return _fail(row, f"{ref} could not be exported: {first_line(exc)}")
     data = model.SerializeToString()
     row["content_sha256"] = hashlib.sha256(data).hexdigest()
     row["num_bytes"] = len(data)

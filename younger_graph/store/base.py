@@ -11,7 +11,6 @@ resumed by loading again (graphs already present are skipped; models are merged 
 
 from __future__ import annotations
 
-import json
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -33,8 +32,6 @@ Progress = Callable[[str, int, int], None]
 
 MODEL_CORE = SCHEMAS["models"].names
 GRAPH_COLUMNS = SCHEMAS["graphs"].names
-OPERATOR_COLUMNS = SCHEMAS["operators"].names
-FLOW_COLUMNS = ["src_slot", "dst_slot", "scope", "tensor", "dtype", "shape"]
 
 # Node keys and relationship endpoints of every label the stores hold; `Store.write_rows` writes
 # rows for any of them (Neo4j needs the endpoints to match relationship rows to their nodes).
@@ -308,6 +305,3 @@ def model_rows(models: pa.Table) -> list[dict[str, Any]]:
                 r[k] = None
     return rows
 
-
-def jsonish(value: Any) -> Any:
-    return json.dumps(value) if isinstance(value, (dict, list)) else value

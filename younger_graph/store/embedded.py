@@ -17,6 +17,7 @@ from typing import Any
 import pandas as pd
 import pyarrow as pa
 
+from younger_graph.errors import first_line
 from younger_graph.model import SCHEMAS
 from younger_graph.store.base import (
     GRAPH_COLUMNS,
@@ -75,7 +76,7 @@ class EmbeddedStore(Store):
             self.db = ladybug.Database(str(path), read_only=not write, buffer_pool_size=buffer_pool_bytes())
             self.conn = ladybug.Connection(self.db)
         except RuntimeError as exc:
-            raise StoreError(f"cannot open the embedded database at {path}: {_first_line(exc)}") from None
+            raise StoreError(f"cannot open the embedded database at {path}: {first_line(exc)}") from None
 
     def close(self) -> None:
         for obj in (getattr(self, "conn", None), getattr(self, "db", None)):
@@ -258,10 +259,6 @@ def _kind_of(db_type_name: str, fallback: str) -> str:
         return JSON
     return db_type_name if db_type_name in _DB_TO_ARROW else fallback
 
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0] if text else type(exc).__name__
 
 
 __all__ = ["MODEL_CORE", "EmbeddedStore"]

@@ -15,6 +15,7 @@ from typing import Any
 import pandas as pd
 import pyarrow as pa
 
+from younger_graph.errors import first_line
 from younger_graph.store.base import (
     GRAPH_COLUMNS,
     NODE_KEYS,
@@ -110,9 +111,9 @@ class Neo4jStore(Store):
             raise StoreError(f"Neo4j at {uri} refused the credentials of user {user!r} "
                              "(set NEO4J_USERNAME / NEO4J_PASSWORD)") from None
         except (neo4j.exceptions.ServiceUnavailable, OSError) as exc:
-            raise StoreError(f"cannot reach Neo4j at {uri}: {_first_line(exc)}") from None
+            raise StoreError(f"cannot reach Neo4j at {uri}: {first_line(exc)}") from None
         except (neo4j.exceptions.ConfigurationError, ValueError) as exc:
-            raise StoreError(f"bad Neo4j URI {uri!r}: {_first_line(exc)}") from None
+            raise StoreError(f"bad Neo4j URI {uri!r}: {first_line(exc)}") from None
 
     def close(self) -> None:
         driver = getattr(self, "driver", None)
@@ -135,7 +136,7 @@ class Neo4jStore(Store):
         except self._neo4j.exceptions.Neo4jError as exc:
             raise QueryError(f"{exc.code}: {exc.message}") from None
         except self._neo4j.exceptions.ServiceUnavailable as exc:
-            raise StoreError(f"lost the connection to Neo4j at {self.location}: {_first_line(exc)}") from None
+            raise StoreError(f"lost the connection to Neo4j at {self.location}: {first_line(exc)}") from None
 
     # -- schema and loading ---------------------------------------------------------------------
     def ensure_schema(self, attr_kinds: dict[str, str], model_columns: list[str]) -> dict[str, str]:
@@ -245,7 +246,3 @@ def _plain(value: Any) -> Any:
         return [_plain(v) for v in value]
     return value
 
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0] if text else type(exc).__name__
