@@ -127,6 +127,32 @@ def test_missing_database_is_one_clear_error(tmp_path: Path) -> None:
         open_store(tmp_path / "absent.db")
 
 
+def test_embedded_database_with_string_keys_is_refused(corpus: Path, tmp_path: Path) -> None:
+    import ladybug
+
+    db = tmp_path / "old.db"
+    database = ladybug.Database(str(db))
+    conn = ladybug.Connection(database)
+    conn.execute("CREATE NODE TABLE Operator(uid STRING, graph_id STRING, PRIMARY KEY(uid))")
+    conn.close()
+    database.close()
+    with open_store(db, write=True) as store, pytest.raises(StoreError, match="older younger-graph"):
+        store.load(corpus)
+
+
+def test_embedded_operator_keys_name_their_graph_and_index(embedded: Path) -> None:
+    """uid = serial << 32 | idx with one distinct serial per Graph; FLOWS stay inside one graph."""
+    with open_store(embedded) as store:
+        ops = store.run("MATCH (g:Graph)-[:CONTAINS]->(o:Operator) "
+                        "RETURN g.graph_id AS gid, g.serial AS serial, o.graph_id AS ogid, o.idx AS idx, o.uid AS uid")
+        flows = store.run("MATCH (a:Operator)-[:FLOWS]->(b:Operator) RETURN a.graph_id AS ga, b.graph_id AS gb")
+    assert (ops.gid == ops.ogid).all()
+    assert (ops.uid == ops.serial.astype("int64") * 2**32 + ops.idx).all()
+    assert ops.groupby("gid").serial.nunique().max() == 1
+    assert ops.drop_duplicates("gid").serial.is_unique
+    assert (flows.ga == flows.gb).all() and len(flows)
+
+
 def test_models_sharing_an_architecture_keep_provenance(corpus: Path, embedded: Path) -> None:
     models = _tables(corpus)["models"]
     shared = models[models.status == "ok"].groupby("graph_id").model_id.count()

@@ -69,8 +69,8 @@ LINK_SCHEMA = pa.schema([("from", pa.string()), ("to", pa.string())])
 
 OPERATORS_OF = (
     "MATCH (g:Graph)-[:CONTAINS]->(o:Operator) WHERE g.graph_id IN $ids "
-    "RETURN o.graph_id AS graph_id, o.idx AS idx, o.kind AS kind, o.op_type AS op_type, o.domain AS domain, "
-    "o.scope AS scope, o.attrs AS attrs, o.initializers AS initializers"
+    "RETURN o.graph_id AS graph_id, o.idx AS idx, o.uid AS uid, o.kind AS kind, o.op_type AS op_type, "
+    "o.domain AS domain, o.scope AS scope, o.attrs AS attrs, o.initializers AS initializers"
 )
 FLOWS_OF = (
     "MATCH (g:Graph)-[:CONTAINS]->(a:Operator)-[f:FLOWS]->(b:Operator) WHERE g.graph_id IN $ids "
@@ -286,7 +286,14 @@ def _gds_wcc(store: Store, ids: list[str]) -> dict[str, list[list[int]]] | None:
     return out
 
 
-def _rows(method: str, result: GraphCommunities) -> tuple[list[dict[str, Any]], list[str], list[str], list[str]]:
+def _key_type(keys: list[Any]) -> pa.DataType:
+    """Operator keys are INT64 in the embedded store and strings in Neo4j."""
+    return pa.int64() if keys and isinstance(keys[0], int) else pa.string()
+
+
+def _rows(method: str, result: GraphCommunities, uid_of: dict[int, Any]
+          ) -> tuple[list[dict[str, Any]], list[str], list[Any], list[str]]:
+    """Community rows and links; members are named by the store's own operator keys (`uid_of[idx]`)."""
     communities, has_to, member_from, member_to = [], [], [], []
     gid = result.graph_id
     for k, part in enumerate(result.parts):
@@ -295,7 +302,7 @@ def _rows(method: str, result: GraphCommunities) -> tuple[list[dict[str, Any]], 
                             "boundary_size": len(result.boundaries[k]), "hash": result.hashes[k],
                             "hash_noattr": result.hashes_noattr[k]})
         has_to.append(cid)
-        member_from.extend(f"{gid}:{i}" for i in part)
+        member_from.extend(uid_of[i] for i in part)
         member_to.extend([cid] * len(part))
     return communities, has_to, member_from, member_to
 
@@ -348,7 +355,8 @@ def compute_communities(store: Store, method: str = "cnm", *, where: str | None 
                     gds_graphs += 1
                 else:
                     summary.warnings.append(f"{gid}: GDS wcc differs from networkx; networkx's result is stored")
-            c, h, mf, mt = _rows(method, describe(gid, ops, flows, parts))
+            uid_of = dict(zip(ops["idx"].tolist(), ops["uid"].tolist()))
+            c, h, mf, mt = _rows(method, describe(gid, ops, flows, parts), uid_of)
             communities += c
             has_from += [gid] * len(h)
             has_to += h
@@ -358,7 +366,7 @@ def compute_communities(store: Store, method: str = "cnm", *, where: str | None 
         store.write_rows([
             ("Community", pa.Table.from_pylist(communities, schema=COMMUNITY_SCHEMA)),
             ("HAS_COMMUNITY", pa.table({"from": has_from, "to": has_to}, schema=LINK_SCHEMA)),
-            ("MEMBER_OF", pa.table({"from": member_from, "to": member_to}, schema=LINK_SCHEMA)),
+            ("MEMBER_OF", pa.table({"from": pa.array(member_from, _key_type(member_from)), "to": member_to})),
         ], prepare=prepare)
         summary.graphs += len(ids)
         summary.communities += len(communities)

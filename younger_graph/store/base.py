@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
@@ -78,28 +79,43 @@ class GraphChunk:
     graphs: pa.Table
     operators: pa.Table
     edges: pa.Table
-    attr_props: list[dict[str, Any]] = field(default_factory=list)  # attr_* properties per operator
+    # attr_* properties: one dict per distinct attrs string, and each operator's index into them
+    # (real corpora repeat a few thousand attrs strings over millions of operators).
+    attr_distinct: list[dict[str, Any]] = field(default_factory=list)
+    attr_codes: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
 
     @property
     def rows(self) -> int:
         return self.operators.num_rows + self.edges.num_rows
 
+    def flatten_attrs(self, flattener: AttributeFlattener) -> None:
+        encoded = pc.dictionary_encode(self.operators.column("attrs")).combine_chunks()
+        self.attr_distinct = [flattener.props(a) for a in encoded.dictionary.to_pylist()]
+        self.attr_codes = encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64)
 
-def operator_uid(graph_id: pa.Array | pa.ChunkedArray, idx: pa.Array | pa.ChunkedArray) -> pa.Array:
-    """Operators are keyed by `<graph_id>:<idx>` (single-column key; unique across the store)."""
-    return pc.binary_join_element_wise(graph_id, pc.cast(idx, pa.string()), ":")
+    @property
+    def attr_props(self) -> list[dict[str, Any]]:
+        """attr_* properties per operator row."""
+        return [self.attr_distinct[i] for i in self.attr_codes.tolist()]
+
+    def attr_columns(self, arrow_types: dict[str, pa.DataType]) -> dict[str, pa.Array]:
+        """attr_* properties as columns (only those some operator of the chunk has)."""
+        names = sorted({k for props in self.attr_distinct for k in props})
+        codes = pa.array(self.attr_codes)
+        return {name: pa.array([p.get(name) for p in self.attr_distinct], arrow_types[name]).take(codes)
+                for name in names}
 
 
 def _runs(table: pa.Table) -> Iterator[tuple[str, pa.Table]]:
     """Split rows into runs of one graph_id each (tables are written grouped by graph)."""
     if table.num_rows == 0:
         return
-    gids = table.column("graph_id").to_pylist()
-    start = 0
-    for i in range(1, len(gids) + 1):
-        if i == len(gids) or gids[i] != gids[start]:
-            yield gids[start], table.slice(start, i - start)
-            start = i
+    encoded = pc.dictionary_encode(table.column("graph_id")).combine_chunks()
+    codes = encoded.indices.to_numpy(zero_copy_only=False)
+    starts = np.concatenate([[0], np.flatnonzero(np.diff(codes)) + 1, [len(codes)]])
+    names = encoded.dictionary
+    for start, end in zip(starts[:-1].tolist(), starts[1:].tolist()):
+        yield names[codes[start]].as_py(), table.slice(start, end - start)
 
 
 def iter_graph_rows(folder: Path, table: str) -> Iterator[tuple[str, pa.Table]]:
@@ -268,7 +284,7 @@ class Store(ABC):
             pa.concat_tables([p[1] for p in pending]),
             pa.concat_tables([p[2] for p in pending]),
         )
-        chunk.attr_props = [flattener.props(a) for a in chunk.operators.column("attrs").to_pylist()]
+        chunk.flatten_attrs(flattener)
         self.write_graph_chunk(chunk)
         summary.graphs += chunk.graphs.num_rows
         summary.operators += chunk.operators.num_rows

@@ -1,9 +1,11 @@
 """The embedded store: LadybugDB (the maintained continuation of Kùzu), a folder on disk.
 
 Dialect notes (the rest of the code never needs them): tables are declared up front with a
-single-column primary key, so Operator is keyed by `uid` = `<graph_id>:<idx>`; new `attr_*`
-properties are added with ALTER TABLE; bulk loads are COPY FROM Arrow tables inside one explicit
-transaction per chunk of graphs (all-or-nothing). Opened read-only unless a write is asked for.
+single-column primary key, so Operator is keyed by an INT64 `uid` = `serial << 32 | idx`, where
+`serial` is a Graph property numbered at load time (integer keys COPY ~2.5x faster than a
+`<graph_id>:<idx>` string and keep the key index small at Younger scale); new `attr_*` properties
+are added with ALTER TABLE; bulk loads are COPY FROM Arrow tables inside one explicit transaction
+per chunk of graphs (all-or-nothing). Opened read-only unless a write is asked for.
 """
 
 from __future__ import annotations
@@ -14,8 +16,10 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from younger_graph.errors import first_line
 from younger_graph.model import SCHEMAS
@@ -28,7 +32,6 @@ from younger_graph.store.base import (
     QueryError,
     Store,
     StoreError,
-    operator_uid,
 )
 from younger_graph.store.properties import db_type
 
@@ -45,8 +48,8 @@ def _columns_ddl(schema: pa.Schema, skip: tuple[str, ...] = ()) -> str:
 
 SCHEMA_DDL = [
     f"CREATE NODE TABLE IF NOT EXISTS Model({_columns_ddl(SCHEMAS['models'])}, PRIMARY KEY(model_id))",
-    f"CREATE NODE TABLE IF NOT EXISTS Graph({_columns_ddl(SCHEMAS['graphs'])}, PRIMARY KEY(graph_id))",
-    f"CREATE NODE TABLE IF NOT EXISTS Operator(uid STRING, {_columns_ddl(SCHEMAS['operators'])}, PRIMARY KEY(uid))",
+    f"CREATE NODE TABLE IF NOT EXISTS Graph({_columns_ddl(SCHEMAS['graphs'])}, serial INT64, PRIMARY KEY(graph_id))",
+    f"CREATE NODE TABLE IF NOT EXISTS Operator(uid INT64, {_columns_ddl(SCHEMAS['operators'])}, PRIMARY KEY(uid))",
     "CREATE REL TABLE IF NOT EXISTS INSTANCE_OF(FROM Model TO Graph)",
     "CREATE REL TABLE IF NOT EXISTS CONTAINS(FROM Graph TO Operator)",
     "CREATE REL TABLE IF NOT EXISTS FLOWS(FROM Operator TO Operator, src_slot INT32, dst_slot INT32, "
@@ -110,6 +113,9 @@ class EmbeddedStore(Store):
         for ddl in SCHEMA_DDL:
             self._execute(ddl)
         existing = self._properties("Operator")
+        if existing.get("uid") != "INT64" or "serial" not in self._properties("Graph"):
+            raise StoreError(f"{self.location} was written by an older younger-graph (string operator keys): "
+                             "load it again into a new database")
         for name, kind in sorted(attr_kinds.items()):
             prop = property_name(name)
             if prop not in existing:
@@ -150,42 +156,32 @@ class EmbeddedStore(Store):
         return out
 
     # -- writing --------------------------------------------------------------------------------
-    def _operator_table(self, chunk: GraphChunk) -> pa.Table:
-        ops = chunk.operators
-        props = self._properties("Operator")
-        n = ops.num_rows
-        columns: dict[str, list[Any]] = {}
-        for i, row in enumerate(chunk.attr_props):
-            for key, value in row.items():
-                col = columns.get(key)
-                if col is None:
-                    col = columns[key] = [None] * n
-                col[i] = value
-        arrays, names = [], []
-        for prop, dbt in props.items():
-            names.append(prop)
-            if prop == "uid":
-                arrays.append(operator_uid(ops.column("graph_id"), ops.column("idx")))
-            elif prop in ops.column_names:
-                arrays.append(ops.column(prop))
-            elif prop in columns:
-                arrays.append(pa.array(columns[prop], _DB_TO_ARROW[dbt]))
-            else:
-                arrays.append(pa.nulls(n, _DB_TO_ARROW[dbt]))
-        return pa.Table.from_arrays(arrays, names=names)
+    def _next_serials(self, count: int) -> np.ndarray:
+        """Serial numbers for new graphs: after the largest committed one (gaps after a rollback are fine)."""
+        if getattr(self, "_serial", None) is None:
+            top = self.run("MATCH (g:Graph) RETURN max(g.serial) AS s")["s"]
+            self._serial = int(top.iloc[0]) + 1 if len(top) and pd.notna(top.iloc[0]) else 0
+        return np.arange(self._serial, self._serial + count, dtype=np.int64)
 
     def write_graph_chunk(self, chunk: GraphChunk) -> None:
-        graphs = chunk.graphs.select(GRAPH_COLUMNS)
-        operators = self._operator_table(chunk)
-        edges = chunk.edges
-        contains = pa.table({"from": chunk.operators.column("graph_id"), "to": operators.column("uid")})
+        serials = self._next_serials(chunk.graphs.num_rows)
+        graph_ids = chunk.graphs.column("graph_id")
+        graphs = chunk.graphs.select(GRAPH_COLUMNS).append_column("serial", pa.array(serials))
+        ops, edges = chunk.operators, chunk.edges
+        uid = operator_keys(serials, graph_ids, ops.column("graph_id"), ops.column("idx"))
+        arrow_types = {p: _DB_TO_ARROW[t] for p, t in self._properties("Operator").items()}
+        operators = pa.table({"uid": uid, **{c: ops.column(c) for c in ops.column_names},
+                              **chunk.attr_columns(arrow_types)})
+        contains = pa.table({"from": ops.column("graph_id"), "to": uid})
         flows = pa.table({
-            "from": operator_uid(edges.column("graph_id"), edges.column("src")),
-            "to": operator_uid(edges.column("graph_id"), edges.column("dst")),
+            "from": operator_keys(serials, graph_ids, edges.column("graph_id"), edges.column("src")),
+            "to": operator_keys(serials, graph_ids, edges.column("graph_id"), edges.column("dst")),
             **{c: edges.column(c) for c in ("src_slot", "dst_slot", "scope", "tensor", "dtype", "shape")},
         })
-        self._copy_in_transaction([("Graph", graphs), ("Operator", operators), ("CONTAINS", contains),
-                                   ("FLOWS", flows)])
+        self._copy_in_transaction([("Graph", self._in_table_order("Graph", graphs)),
+                                   ("Operator", self._in_table_order("Operator", operators)),
+                                   ("CONTAINS", contains), ("FLOWS", flows)])
+        self._serial = int(serials[-1]) + 1 if len(serials) else self._serial
 
     def write_models(self, models: pa.Table) -> None:
         props = self._properties("Model")
@@ -241,6 +237,13 @@ class EmbeddedStore(Store):
             with contextlib.suppress(QueryError):
                 self._execute("ROLLBACK")
             raise
+
+
+def operator_keys(serials: np.ndarray, graph_ids: pa.ChunkedArray, of_graph: pa.ChunkedArray,
+                  idx: pa.ChunkedArray) -> pa.Array:
+    """INT64 operator keys `serial << 32 | idx`, the serial being that of the row's graph in this chunk."""
+    position = pc.index_in(of_graph, value_set=graph_ids).to_numpy(zero_copy_only=False)
+    return pa.array((serials[position] << 32) | idx.to_numpy().astype(np.int64))
 
 
 def _plain(value: Any) -> Any:
