@@ -48,6 +48,20 @@ def test_load_twice_skips_everything(tables: Path, db: Path) -> None:
     assert summary["skipped_graphs"] == len(pd.read_parquet(tables / "graphs.parquet"))
 
 
+def test_load_without_attribute_properties(tables: Path, db: Path, tmp_path: Path) -> None:
+    """--no-attr-properties: the same graph, no attr_* property, attributes still in the attrs JSON."""
+    bare = tmp_path / "bare.db"
+    r = cli("load", str(tables), "--db", str(bare), "--no-attr-properties", "--format", "json")
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["attribute_properties"] == 0
+    count = "MATCH (o:Operator) WHERE o.attrs CONTAINS '\"group\"' RETURN count(o) AS n"
+    with_group = json.loads(cli("query", count, "--db", str(db), "-f", "json").stdout)[0]["n"]
+    assert with_group > 0
+    assert json.loads(cli("query", count, "--db", str(bare), "-f", "json").stdout)[0]["n"] == with_group
+    r = cli("query", "MATCH (o:Operator) WHERE o.attr_group > 1 RETURN count(o) AS n", "--db", str(bare))
+    assert r.returncode != 0 and "attr_group" in r.stderr
+
+
 def test_db_from_environment_variable(db: Path) -> None:
     r = cli("query", "overview", "--format", "json", env={"YOUNGER_GRAPH_DB": str(db)})
     assert r.returncode == 0, r.stderr

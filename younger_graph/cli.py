@@ -180,7 +180,13 @@ def _open(db: str | None, write: bool, username: str | None = None, password: st
     return open_store(db, write=write, username=username, password=password)
 
 
-def _load_into(store: Any, folder: Path) -> Any:
+AttrPropsOption = Annotated[bool, typer.Option(
+    "--attr-properties/--no-attr-properties",
+    help="Also store each ONNX attribute as a typed attr_<name> property (filterable in Cypher); "
+         "without, attributes stay in the attrs JSON and embedded loads run several times faster.")]
+
+
+def _load_into(store: Any, folder: Path, attr_properties: bool = True) -> Any:
     with progress_bar() as progress:
         tasks: dict[str, Any] = {}
 
@@ -189,7 +195,7 @@ def _load_into(store: Any, folder: Path) -> Any:
                 tasks[stage] = progress.add_task(f"loading {stage}", total=total)
             progress.update(tasks[stage], completed=done, total=total)
 
-        return store.load(folder, on_progress=on_progress)
+        return store.load(folder, on_progress=on_progress, attr_properties=attr_properties)
 
 
 def _print_load(summary: Any, fmt: str) -> None:
@@ -206,10 +212,11 @@ def load(
     username: UserOption = None,
     password: PasswordOption = None,
     fmt: Annotated[str, typer.Option("--format", "-f", help="Summary as table | json.")] = "table",
+    attr_properties: AttrPropsOption = True,
 ) -> None:
     """Load extraction tables into the store (idempotent; re-run to resume)."""
     with _open(db, True, username, password) as store:
-        _print_load(_load_into(store, folder), fmt)
+        _print_load(_load_into(store, folder, attr_properties), fmt)
 
 
 @app.command()
@@ -223,6 +230,7 @@ def ingest(
     username: UserOption = None,
     password: PasswordOption = None,
     fmt: Annotated[str, typer.Option("--format", "-f", help="Summary as table | json.")] = "table",
+    attr_properties: AttrPropsOption = True,
 ) -> None:
     """Extract models and load them into the store in one step."""
     from younger_graph.store import is_neo4j, resolve_db
@@ -232,7 +240,7 @@ def ingest(
     summary = _extract_with_progress(sources, folder, workers, meta)
     _print_extract(summary, folder)
     with _open(target, True, username, password) as store:
-        _print_load(_load_into(store, folder), fmt)
+        _print_load(_load_into(store, folder, attr_properties), fmt)
     if summary.failed:
         raise typer.Exit(1)
 

@@ -209,8 +209,12 @@ class Store(ABC):
             out[rel] = int(self.run(f"MATCH ()-[r:{rel}]->() RETURN count(r) AS n")["n"].iloc[0])
         return out
 
-    def load(self, folder: str | Path, on_progress: Progress | None = None) -> LoadSummary:
-        """Load an extraction folder; idempotent and resumable (see module docstring)."""
+    def load(self, folder: str | Path, on_progress: Progress | None = None, *,
+             attr_properties: bool = True) -> LoadSummary:
+        """Load an extraction folder; idempotent and resumable (see module docstring).
+
+        `attr_properties=False` skips the typed `attr_*` properties (attributes stay in the `attrs`
+        JSON): on the embedded store those many sparse columns cost most of the load time."""
         folder = Path(folder)
         if not table_path(folder, "graphs").exists():
             raise StoreError(f"{folder} has no graphs.parquet: run `younger-graph extract` first")
@@ -222,9 +226,10 @@ class Store(ABC):
         present = self.loaded_graph_ids()
         wanted = [g for g in graphs.column("graph_id").to_pylist() if g not in present]
         summary.skipped_graphs = graphs.num_rows - len(wanted)
-        kinds = self.ensure_schema(self._attribute_kinds(folder, set(wanted)), model_columns)
-        summary.attribute_properties = len(kinds)
-        flattener = AttributeFlattener(kinds)
+        kinds = self.ensure_schema(self._attribute_kinds(folder, set(wanted)) if attr_properties else {},
+                                   model_columns)
+        summary.attribute_properties = len(kinds) if attr_properties else 0
+        flattener = AttributeFlattener(kinds if attr_properties else {})
         if wanted:
             self._load_graphs(folder, graphs, set(wanted), flattener, summary, on_progress)
         self._load_models(models, summary, on_progress)
