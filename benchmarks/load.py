@@ -9,6 +9,8 @@ The tables are the synthetic corpus of benchmarks/synth.py at --scale (built or 
 * embedded: `open_store(fresh_path, write=True).load(folder)` in a child process (open, load,
   close), timed by wall clock; rows/s counts operator + edge rows; the child's peak RSS
   (resource.getrusage) is reported next to its RSS before the load;
+* embedded, bare: the same with `attr_properties=False` (`load --no-attr-properties`: attributes
+  only in the attrs JSON, no typed attr_* columns), skipped with --no-bare;
 * LadybugDB raw COPY floor (baseline for the embedded figure): the same operator and edge rows as
   bare (INT64 id, op_type) nodes and (from, to, src_slot) relationships, one COPY each, in a
   fresh database: what the engine itself does on this machine, without our keys and properties;
@@ -69,7 +71,7 @@ NEO4J_SCRIPT = REPO / "scripts" / "neo4j"
 
 
 # -- embedded -----------------------------------------------------------------------------------
-def embedded_child(folder: str, db: str, profile: str | None) -> None:
+def embedded_child(folder: str, db: str, profile: str | None, attr_properties: bool = True) -> None:
     """Runs in a child process so its peak RSS is the load's own; prints one JSON line."""
     from younger_graph.store import open_store
 
@@ -82,7 +84,7 @@ def embedded_child(folder: str, db: str, profile: str | None) -> None:
         profiler.enable()
     start = time.perf_counter()
     with open_store(db, write=True) as store:
-        summary = store.load(folder)
+        summary = store.load(folder, attr_properties=attr_properties)
     seconds = time.perf_counter() - start
     if profiler is not None:
         profiler.disable()
@@ -135,8 +137,8 @@ def run_floor(folder: Path, work: Path) -> dict[str, Any]:
     return result
 
 
-def run_embedded(folder: Path, work: Path, rows: int, profile: bool) -> dict[str, Any]:
-    db = work / "embedded.db"
+def run_embedded(folder: Path, work: Path, rows: int, profile: bool, attr_properties: bool = True) -> dict[str, Any]:
+    db = work / ("embedded.db" if attr_properties else "embedded-bare.db")
     shutil.rmtree(db, ignore_errors=True)
     if db.exists():
         db.unlink()
@@ -144,6 +146,8 @@ def run_embedded(folder: Path, work: Path, rows: int, profile: bool) -> dict[str
     cmd = [sys.executable, __file__, "--embedded-child", str(folder), str(db)]
     if prof:
         cmd += ["--child-profile", str(prof)]
+    if not attr_properties:
+        cmd += ["--child-no-attr-properties"]
     start = time.perf_counter()
     proc = subprocess.run(cmd, capture_output=True, text=True)
     wall = time.perf_counter() - start
@@ -395,10 +399,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="smoke mode: tiny tables, embedded unless NEO4J_URI")
     parser.add_argument("--embedded-child", nargs=2, metavar=("FOLDER", "DB"), help=argparse.SUPPRESS)
     parser.add_argument("--child-profile", help=argparse.SUPPRESS)
+    parser.add_argument("--child-no-attr-properties", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--no-bare", action="store_true", help="skip the embedded load without attr_* properties")
     parser.add_argument("--floor-child", nargs=2, metavar=("FOLDER", "DB"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.embedded_child:
-        embedded_child(*args.embedded_child, args.child_profile)
+        embedded_child(*args.embedded_child, args.child_profile, not args.child_no_attr_properties)
         return 0
     if args.floor_child:
         floor_child(*args.floor_child)
@@ -424,6 +430,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         embedded = run_embedded(folder, work, rows, args.profile)
         print(f"  embedded: {rows:,} rows in {embedded['seconds']:.1f} s", flush=True)
+        bare = None if args.no_bare else run_embedded(folder, work, rows, False, attr_properties=False)
+        if bare:
+            print(f"  embedded --no-attr-properties: {rows:,} rows in {bare['seconds']:.1f} s", flush=True)
         floor = run_floor(folder, work)
         if floor["status"] == "ok":
             print(f"  LadybugDB COPY floor: {floor['rows']:,} rows in {floor['seconds']:.1f} s", flush=True)
@@ -444,8 +453,12 @@ def main(argv: list[str] | None = None) -> int:
     naive = neo.get("naive", {}).get("rows_per_s")
     ratios = {"neo4j_batched_over_naive": ratio(batched, naive),
               "embedded_over_neo4j_batched": ratio(embedded["rows_per_s"], batched),
-              "embedded_over_ladybug_floor": ratio(embedded["rows_per_s"], floor.get("rows_per_s"))}
+              "embedded_over_ladybug_floor": ratio(embedded["rows_per_s"], floor.get("rows_per_s")),
+              "embedded_bare_over_ladybug_floor": ratio(bare and bare["rows_per_s"], floor.get("rows_per_s")),
+              "embedded_bare_over_embedded": ratio(bare and bare["rows_per_s"], embedded["rows_per_s"])}
     table = [["embedded (LadybugDB)", rows, embedded["seconds"], embedded["rows_per_s"], embedded["peak_rss_mb"]]]
+    if bare:
+        table.append(["embedded --no-attr-properties", rows, bare["seconds"], bare["rows_per_s"], bare["peak_rss_mb"]])
     if floor["status"] == "ok":
         table.append(["LadybugDB raw COPY floor", floor["rows"], floor["seconds"], floor["rows_per_s"], None])
     if neo["status"] == "ok":
@@ -468,8 +481,11 @@ def main(argv: list[str] | None = None) -> int:
                    ratios["neo4j_batched_over_naive"], ">=", 20),
         target_row("embedded rows/s", embedded["rows_per_s"], ">=", 1_000_000),
     ]
+    if bare:
+        targets.append(target_row("embedded rows/s, --no-attr-properties", bare["rows_per_s"], ">=", 1_000_000))
     print_table(["target", "value", "target", "met"], targets, title="targets")
-    print(f"embedded / LadybugDB raw COPY floor: {fmt(ratios['embedded_over_ladybug_floor'])}; "
+    print(f"embedded / LadybugDB raw COPY floor: {fmt(ratios['embedded_over_ladybug_floor'])} "
+          f"(--no-attr-properties: {fmt(ratios['embedded_bare_over_ladybug_floor'])}); "
           f"embedded / neo4j batched: {fmt(ratios['embedded_over_neo4j_batched'])}")
     if embedded.get("profile"):
         prof = embedded["profile"]
@@ -487,6 +503,7 @@ def main(argv: list[str] | None = None) -> int:
         "scale": None if args.tables else scale,
         "tables": {"folder": str(folder), "counts": counts, "rows": rows},
         "embedded": embedded,
+        "embedded_bare": bare,
         "ladybug_floor": floor,
         "neo4j": neo,
         "ratios": ratios,

@@ -86,9 +86,9 @@ class EmbeddedStore(Store):
             if obj is not None:
                 obj.close()
 
-    def _execute(self, cypher: str, params: dict[str, Any] | None = None) -> Any:
+    def _execute(self, cypher: str, params: dict[str, Any] | None = None, conn: Any = None) -> Any:
         try:
-            return self.conn.execute(cypher, params or {})
+            return (conn or self.conn).execute(cypher, params or {})
         except RuntimeError as exc:
             raise QueryError(str(exc).strip()) from None
 
@@ -221,22 +221,30 @@ class EmbeddedStore(Store):
 
     def _copy_in_transaction(self, steps: list[tuple[str, pa.Table]],
                              prepare: list[tuple[str, dict[str, Any]]] | None = None) -> None:
-        self._execute("BEGIN TRANSACTION")
+        import ladybug
+
+        # A connection of its own: LadybugDB 0.22 keeps every Arrow table a connection has COPYed
+        # from until that connection closes (the whole corpus, at Younger scale).
+        conn = ladybug.Connection(self.db)
         try:
-            for statement, params in prepare or []:
-                self._execute(statement, params)
-            for table_name, table in steps:
-                if table.num_rows:
-                    # One chunk per column: LadybugDB scans Arrow tables batch by batch and silently
-                    # drops rows when columns are chunked differently (computed key columns lose the
-                    # empty chunks of edge-less graphs that the other columns keep).
-                    self._execute(f"COPY {table_name} FROM $rows", {"rows": table.combine_chunks()})
-            self._execute("COMMIT")
-        except BaseException:
-            # A failed COPY may already have aborted the transaction; the COPY's error is the one to show.
-            with contextlib.suppress(QueryError):
-                self._execute("ROLLBACK")
-            raise
+            self._execute("BEGIN TRANSACTION", conn=conn)
+            try:
+                for statement, params in prepare or []:
+                    self._execute(statement, params, conn)
+                for table_name, table in steps:
+                    if table.num_rows:
+                        # One chunk per column: LadybugDB scans Arrow tables batch by batch and silently
+                        # drops rows when columns are chunked differently (computed key columns lose the
+                        # empty chunks of edge-less graphs that the other columns keep).
+                        self._execute(f"COPY {table_name} FROM $rows", {"rows": table.combine_chunks()}, conn)
+                self._execute("COMMIT", conn=conn)
+            except BaseException:
+                # A failed COPY may already have aborted the transaction; the COPY's error is the one to show.
+                with contextlib.suppress(QueryError):
+                    self._execute("ROLLBACK", conn=conn)
+                raise
+        finally:
+            conn.close()
 
 
 def operator_keys(serials: np.ndarray, graph_ids: pa.ChunkedArray, of_graph: pa.ChunkedArray,
