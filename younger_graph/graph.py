@@ -11,9 +11,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 
-from younger_graph import hashing
+from younger_graph import arrays, hashing
 from younger_graph.canonical import dumps
 from younger_graph.metrics import graph_metrics
 from younger_graph.model import (
@@ -82,10 +83,18 @@ class GraphBuilder:
         position: int | None = None,
     ) -> int:
         """Append a node and return its idx. `position` orders graph inputs/outputs in the hash."""
+        if not init_slots:
+            return self.append_node(kind, op_type, domain, scope, name, attrs_json, hash_attrs_json, "{}", "",
+                                    position)
+        inits_json = dumps({str(k): v for k, v in sorted(init_slots.items())})
+        slots = ",".join(str(k) for k in sorted(init_slots))
+        return self.append_node(kind, op_type, domain, scope, name, attrs_json, hash_attrs_json, inits_json, slots,
+                                position)
+
+    def append_node(self, kind: str, op_type: str, domain: str, scope: str, name: str, attrs_json: str,
+                    hash_attrs_json: str | None, inits_json: str, slots: str, position: int | None) -> int:
+        """add_node with the initializer JSON and slot list already rendered (the ONNX walker's path)."""
         idx = len(self.kind)
-        inits = init_slots or {}
-        inits_json = dumps({str(k): v for k, v in sorted(inits.items())}) if inits else "{}"
-        slots = ",".join(str(k) for k in sorted(inits))
         pos = "" if position is None else str(position)
         self.kind.append(kind)
         self.op_type.append(op_type)
@@ -124,15 +133,15 @@ class GraphBuilder:
         self.e_dtype.append(dtype)
         self.e_shape.append(shape)
 
-    def connect(self, producer: tuple[int, int] | dict | None, dst: int, dst_slot: int, scope: str, tensor: str,
+    def connect(self, producer: tuple[int, int] | Any, dst: int, dst_slot: int, scope: str, tensor: str,
                 types: Mapping[str, tuple[str | None, str | None]]) -> None:
-        """Edge for a tensor name resolved in its scope: `producer` is (node idx, output slot), an
-        initializer summary (recorded on the consumer, no edge) or None (dangling: counted)."""
-        if producer is None:
-            self.num_dangling += 1
-        elif not isinstance(producer, dict):
+        """Edge for a tensor name resolved in its scope: `producer` is (node idx, output slot), None
+        (dangling: counted) or anything else for an initializer (recorded on the consumer, no edge)."""
+        if type(producer) is tuple:
             dtype, shape = types.get(tensor, (None, None))
             self.add_edge(producer[0], producer[1], dst, dst_slot, scope, tensor, dtype, shape)
+        elif producer is None:
+            self.num_dangling += 1
 
     def add_nesting(self, parent: int, child: int, label: str) -> None:
         self.s_parent.append(parent)
@@ -150,34 +159,16 @@ class GraphBuilder:
     def finish(self) -> ExtractedGraph:
         graph_id, graph_id_noattr = self.hash_ids()
         n = len(self.kind)
-        operators = pa.Table.from_arrays(
-            [
-                pa.array([graph_id] * n, pa.string()),
-                pa.array(range(n), pa.int32()),
-                pa.array(self.kind, pa.string()),
-                pa.array(self.op_type, pa.string()),
-                pa.array(self.domain, pa.string()),
-                pa.array(self.scope, pa.string()),
-                pa.array(self.name, pa.string()),
-                pa.array(self.attrs, pa.string()),
-                pa.array(self.initializers, pa.string()),
-            ],
-            schema=OPERATORS_SCHEMA,
+        operators = arrays.table(
+            [arrays.repeated_string(graph_id, n), np.arange(n, dtype=np.int32), self.kind, self.op_type,
+             self.domain, self.scope, self.name, self.attrs, self.initializers],
+            OPERATORS_SCHEMA,
         )
         m = len(self.e_src)
-        edges = pa.Table.from_arrays(
-            [
-                pa.array([graph_id] * m, pa.string()),
-                pa.array(self.e_src, pa.int32()),
-                pa.array(self.e_src_slot, pa.int32()),
-                pa.array(self.e_dst, pa.int32()),
-                pa.array(self.e_dst_slot, pa.int32()),
-                pa.array(self.e_scope, pa.string()),
-                pa.array(self.e_tensor, pa.string()),
-                pa.array(self.e_dtype, pa.string()),
-                pa.array(self.e_shape, pa.string()),
-            ],
-            schema=EDGES_SCHEMA,
+        edges = arrays.table(
+            [arrays.repeated_string(graph_id, m), self.e_src, self.e_src_slot, self.e_dst, self.e_dst_slot,
+             self.e_scope, self.e_tensor, self.e_dtype, self.e_shape],
+            EDGES_SCHEMA,
         )
         row = {
             "graph_id": graph_id,

@@ -19,7 +19,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from younger_graph import __version__
+from younger_graph import __version__, arrays
 from younger_graph.hashing import HASH_VERSION
 from younger_graph.model import FORMAT_VERSION, SCHEMAS, TABLE_NAMES
 
@@ -37,7 +37,8 @@ def read_table(out: str | Path, table: str, columns: list[str] | None = None) ->
     path = table_path(Path(out), table)
     if not path.exists():
         schema = SCHEMAS[table]
-        return schema.empty_table() if columns is None else schema.empty_table().select(columns)
+        empty = arrays.empty_table(schema)
+        return empty if columns is None else empty.select(columns)
     return _read(path, columns)
 
 
@@ -64,8 +65,8 @@ def models_from_rows(rows: list[dict[str, Any]]) -> pa.Table:
     extra = sorted({k for r in rows for k in r} - set(base.names))
     fields = list(base) + [pa.field(k, pa.string()) for k in extra]
     schema = pa.schema(fields)
-    return pa.Table.from_pylist(
-        [{**r, **{k: None if r.get(k) is None else str(r[k]) for k in extra}} for r in rows], schema=schema
+    return arrays.table_from_rows(
+        [{**r, **{k: None if r.get(k) is None else str(r[k]) for k in extra}} for r in rows], schema
     )
 
 
@@ -123,7 +124,7 @@ class TableDir:
     def _merge_models(self, parts: list[Path]) -> pa.Table:
         tables = [_read(p) for p in self._sources("models", parts)]
         if not tables:
-            return SCHEMAS["models"].empty_table()
+            return arrays.empty_table(SCHEMAS["models"])
         merged = pa.concat_tables(tables, promote_options="default")
         # Later rows (newer parts) replace earlier ones of the same model_id; first-seen order kept.
         ids = merged.column("model_id").to_pylist()
@@ -133,19 +134,19 @@ class TableDir:
             if mid not in seen:
                 seen.add(mid)
                 order.append(last[mid])
-        return merged.take(pa.array(order, pa.int64()))
+        return merged.take(arrays.array(order, pa.int64()))
 
     def _merge_graphs(self, parts: list[Path], models: pa.Table) -> tuple[pa.Table, set[str]]:
         tables = [conform(_read(p), SCHEMAS["graphs"]) for p in self._sources("graphs", parts)]
-        merged = pa.concat_tables(tables) if tables else SCHEMAS["graphs"].empty_table()
+        merged = pa.concat_tables(tables) if tables else arrays.empty_table(SCHEMAS["graphs"])
         keep, included = [], set()
         for i, gid in enumerate(merged.column("graph_id").to_pylist()):
             if gid not in included:
                 included.add(gid)
                 keep.append(i)
-        graphs = merged.take(pa.array(keep, pa.int64()))
+        graphs = merged.take(arrays.array(keep, pa.int64()))
         counts = _models_per_graph(models)
-        num_models = pa.array([counts.get(g, 0) for g in graphs.column("graph_id").to_pylist()], pa.int64())
+        num_models = arrays.array([counts.get(g, 0) for g in graphs.column("graph_id").to_pylist()], pa.int64())
         graphs = graphs.set_column(graphs.schema.get_field_index("num_models"), "num_models", num_models)
         return graphs, included
 
@@ -157,7 +158,7 @@ class TableDir:
         written: set[str] = set()
         with pq.ParquetWriter(dest, SCHEMAS[table], compression=COMPRESSION) as writer:
             if main.exists():
-                allowed = pa.array(sorted(main_graphs & included))
+                allowed = arrays.string_array(sorted(main_graphs & included))
                 for batch in pq.ParquetFile(main).iter_batches(batch_size=256_000):
                     kept = batch.filter(pc.is_in(batch.column("graph_id"), allowed))
                     if kept.num_rows:
@@ -167,7 +168,8 @@ class TableDir:
                 part_table = _read(part / f"{table}.parquet")
                 fresh = sorted(set(part_table.column("graph_id").to_pylist()) - written)
                 if fresh:
-                    writer.write_table(part_table.filter(pc.is_in(part_table.column("graph_id"), pa.array(fresh))))
+                    keep = pc.is_in(part_table.column("graph_id"), arrays.string_array(fresh))
+                    writer.write_table(part_table.filter(keep))
                     written |= set(fresh)
 
     def _write_manifest(self, models: pa.Table, graphs: pa.Table) -> None:
@@ -205,4 +207,4 @@ def _models_per_graph(models: pa.Table) -> dict[str, int]:
 
 def concat_or_empty(tables: Iterable[pa.Table], table: str) -> pa.Table:
     tables = list(tables)
-    return pa.concat_tables(tables) if tables else SCHEMAS[table].empty_table()
+    return pa.concat_tables(tables) if tables else arrays.empty_table(SCHEMAS[table])

@@ -18,7 +18,9 @@ from typing import Any
 
 import pyarrow as pa
 
+from younger_graph import arrays
 from younger_graph.extract.model_file import ModelResult, extract_file, extract_zoo, model_id_for
+from younger_graph.extract.prefetch import Prefetcher
 from younger_graph.extract.sources import Source, expand_sources, load_metadata, metadata_for
 from younger_graph.model import SCHEMAS
 from younger_graph.tables import TableDir, concat_or_empty, models_from_rows
@@ -90,12 +92,24 @@ def _results(tasks: list[Source], workers: int, known_content: frozenset[str],
              infer_shapes: bool) -> Iterator[ModelResult]:
     if workers <= 1 or len(tasks) <= 1:
         _init_worker(known_content, infer_shapes)
-        yield from map(_run_one, tasks)
+        yield from _run_in_process(tasks)
         return
     with ProcessPoolExecutor(workers, initializer=_init_worker, initargs=(known_content, infer_shapes)) as pool:
         # map() keeps source order, so tables are identical whatever the worker count.
         # chunksize 1: model sizes vary by orders of magnitude, so big chunks starve a worker.
         yield from pool.map(_run_one, tasks, chunksize=1)
+
+
+def _run_in_process(tasks: list[Source]) -> Iterator[ModelResult]:
+    """_run_one over the tasks, with files read and hashed one ahead in a thread."""
+    files = [s.ref for s in tasks if s.kind == "file"]
+    with Prefetcher(files) as prefetcher:
+        reads = iter(prefetcher)
+        for source in tasks:
+            if source.kind == "file":
+                yield extract_file(source.ref, _WORKER["known_content"], _WORKER["infer_shapes"], read=next(reads))
+            else:
+                yield _run_one(source)
 
 
 class _Batch:
@@ -111,7 +125,7 @@ class _Batch:
             return
         tables.write_part(
             models_from_rows(self.models),
-            pa.Table.from_pylist(self.graphs, schema=SCHEMAS["graphs"]),
+            arrays.table_from_rows(self.graphs, SCHEMAS["graphs"]),
             concat_or_empty(self.operators, "operators"),
             concat_or_empty(self.edges, "edges"),
         )

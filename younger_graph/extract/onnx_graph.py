@@ -17,7 +17,6 @@ Rules (docs/formats.md has the user-facing version):
 
 from __future__ import annotations
 
-from collections import ChainMap
 from typing import Any
 
 from onnx import AttributeProto, FunctionProto, GraphProto, ModelProto, NodeProto, ValueInfoProto
@@ -28,17 +27,48 @@ from younger_graph.graph import GraphBuilder
 from younger_graph.model import KIND_OPERATOR
 
 MAX_NESTING = 64
+_GRAPH_TYPES = (AttributeProto.GRAPH, AttributeProto.GRAPHS)
 
-# What a tensor name resolves to in a scope: a producer (node idx, output slot) or an initializer.
+# What a tensor name resolves to in a scope: a producer (node idx, output slot), or an initializer,
+# held as its canonical JSON summary (a str) so a node's `initializers` JSON is a concatenation.
 Producer = tuple[int, int]
-Symbols = ChainMap  # name → Producer | dict (initializer summary)
+Symbol = Producer | str
+TensorType = tuple[str | None, str | None]  # declared (dtype, shape JSON)
+
+# Scopes nest (a subgraph sees the names of the graphs around it and may shadow them), but a lookup
+# per input and per edge must stay cheap: names live in one flat dict per kind, and a scope records
+# what it overwrote (an undo log) to put it back when it ends. A ChainMap did the same with a Python
+# level lookup per name.
+_ABSENT = object()
+Undo = list[tuple[str, Any]]
+
+
+def _define(table: dict[str, Any], undo: Undo, name: str, value: Any) -> None:
+    undo.append((name, table.get(name, _ABSENT)))
+    table[name] = value
+
+
+def _restore(table: dict[str, Any], undo: Undo) -> None:
+    for name, old in reversed(undo):
+        if old is _ABSENT:
+            del table[name]
+        else:
+            table[name] = old
+
+
+# Canonical attribute JSON by the serialized attributes of a node (same bytes, same JSON): most
+# operators of a model, and of a corpus, repeat a few attribute sets. Subgraph attributes are never
+# cached (their JSON names scopes, which contain node indices); long attribute bytes are not kept.
+_ATTRS_CACHE: dict[tuple[bytes, ...], str] = {}
+_CACHE_MAX_KEY_BYTES = 1024
+_CACHE_MAX_ENTRIES = 100_000
 
 
 class ExtractionError(ValueError):
     """A model that cannot be turned into a graph; the message is one sentence for the user."""
 
 
-def _shape_json(vi: ValueInfoProto) -> tuple[str | None, str | None]:
+def _shape_json(vi: ValueInfoProto) -> TensorType:
     tp = vi.type
     if tp.WhichOneof("value") != "tensor_type":
         return None, None
@@ -60,124 +90,160 @@ class _Walker:
         self.functions: dict[tuple[str, str, str], FunctionProto] = {
             (f.domain, f.name, f.overload): f for f in model.functions
         }
+        self.symbols: dict[str, Symbol] = {}
         # Declared (dtype, shape) by name, scoped like the symbols: a subgraph's declarations must not
         # leak into the enclosing graph (a body value named like an outer one would retype its edges).
-        self.tensor_types: ChainMap = ChainMap()
+        self.types: dict[str, TensorType] = {}
 
     # -- scopes ---------------------------------------------------------------------------------
-    def walk_graph(self, graph: GraphProto, scope: str, outer: Symbols, depth: int, parent: int | None,
-                   nest_label: str) -> None:
+    def walk_graph(self, graph: GraphProto, scope: str, depth: int, parent: int | None, nest_label: str) -> None:
         if depth > MAX_NESTING:
             raise ExtractionError(f"subgraphs are nested deeper than {MAX_NESTING} levels")
-        b = self.b
-        symbols = outer.new_child()
-        enclosing_types = self.tensor_types
-        self.tensor_types = enclosing_types.new_child()
+        b, symbols = self.b, self.symbols
+        undo_types: Undo = []
+        undo: Undo = []
         for vi in (*graph.value_info, *graph.input, *graph.output):
             if vi.name:
-                self.tensor_types[vi.name] = _shape_json(vi)
+                _define(self.types, undo_types, vi.name, _shape_json(vi))
+        local: set[str] = set()  # names defined by this graph itself so far
         for init in graph.initializer:
-            symbols[init.name] = tensor_summary(init)
+            _define(symbols, undo, init.name, dumps(tensor_summary(init)))
+            local.add(init.name)
         for sparse in graph.sparse_initializer:
-            symbols[sparse.values.name] = sparse_summary(sparse)
+            _define(symbols, undo, sparse.values.name, dumps(sparse_summary(sparse)))
+            local.add(sparse.values.name)
         b.num_initializers += len(graph.initializer) + len(graph.sparse_initializer)
 
         position = 0
         for vi in graph.input:
-            if vi.name in symbols.maps[0]:  # IR < 4 lists initializers as inputs too
+            if vi.name in local:  # IR < 4 lists initializers as inputs too
                 continue
+            local.add(vi.name)
             idx = b.add_input(scope, vi.name, position)
             position += 1
-            symbols[vi.name] = (idx, 0)
+            _define(symbols, undo, vi.name, (idx, 0))
             if parent is not None:
                 b.add_nesting(parent, idx, nest_label)
-        self.walk_nodes(graph.node, scope, symbols, depth, parent, nest_label)
+        self.walk_nodes(graph.node, scope, depth, parent, nest_label, undo)
         for position, vi in enumerate(graph.output):
             idx = b.add_output(scope, vi.name, position)
             if parent is not None:
                 b.add_nesting(parent, idx, nest_label)
-            self.connect(vi.name, idx, 0, scope, symbols)
-        self.tensor_types = enclosing_types
+            b.connect(symbols.get(vi.name), idx, 0, scope, vi.name, self.types)
+        _restore(symbols, undo)
+        _restore(self.types, undo_types)
 
-    def walk_nodes(self, nodes: Any, scope: str, symbols: Symbols, depth: int, parent: int | None,
-                   nest_label: str) -> None:
+    def walk_nodes(self, nodes: Any, scope: str, depth: int, parent: int | None, nest_label: str,
+                   undo: Undo) -> None:
         # Two passes: ONNX asks for topological order but real files break it; register every
         # output first so a consumer listed before its producer still gets its edge.
-        b = self.b
+        b, symbols = self.b, self.symbols
         prefix = f"{scope}/" if scope else ""
-        first = len(b.kind)
+        added: list[tuple[int, NodeProto, list[str], bool]] = []
         for node in nodes:
-            idx = self.add_operator(node, scope, prefix, self.initializer_slots(node, symbols))
+            inputs = list(node.input)
+            idx, nested = self.add_operator(node, scope, prefix, self.initializer_slots(inputs))
             if parent is not None:
                 b.add_nesting(parent, idx, nest_label)
             for slot, out in enumerate(node.output):
                 if out:
+                    undo.append((out, symbols.get(out, _ABSENT)))
                     symbols[out] = (idx, slot)
-        for offset, node in enumerate(nodes):
-            idx = first + offset
-            for slot, name in enumerate(node.input):
+            added.append((idx, node, inputs, nested))
+        connect, types, functions = b.connect, self.types, self.functions
+        for idx, node, inputs, nested in added:
+            for slot, name in enumerate(inputs):
                 if name:
-                    self.connect(name, idx, slot, scope, symbols)
-            self.walk_subgraphs(node, idx, prefix, symbols, depth)
-            function = self.functions.get((node.domain, node.op_type, node.overload))
-            if function is not None:
-                self.walk_function(function, node, idx, prefix, symbols, depth)
+                    connect(symbols.get(name), idx, slot, scope, name, types)
+            if nested:
+                self.walk_subgraphs(node, idx, prefix, depth)
+            if functions:
+                function = functions.get((node.domain, node.op_type, node.overload))
+                if function is not None:
+                    self.walk_function(function, node, idx, prefix, depth)
 
-    def walk_subgraphs(self, node: NodeProto, idx: int, prefix: str, symbols: Symbols, depth: int) -> None:
+    def walk_subgraphs(self, node: NodeProto, idx: int, prefix: str, depth: int) -> None:
         for attr in node.attribute:
             if attr.type == AttributeProto.GRAPH:
                 self.b.num_subgraphs += 1
-                self.walk_graph(attr.g, f"{prefix}{idx}/{attr.name}", symbols, depth + 1, idx, attr.name)
+                self.walk_graph(attr.g, f"{prefix}{idx}/{attr.name}", depth + 1, idx, attr.name)
             elif attr.type == AttributeProto.GRAPHS:
                 for k, g in enumerate(attr.graphs):
                     self.b.num_subgraphs += 1
                     label = f"{attr.name}/{k}"
-                    self.walk_graph(g, f"{prefix}{idx}/{label}", symbols, depth + 1, idx, label)
+                    self.walk_graph(g, f"{prefix}{idx}/{label}", depth + 1, idx, label)
 
-    def walk_function(self, function: FunctionProto, call: NodeProto, idx: int, prefix: str,
-                      symbols: Symbols, depth: int) -> None:
+    def walk_function(self, function: FunctionProto, call: NodeProto, idx: int, prefix: str, depth: int) -> None:
         if depth > MAX_NESTING:
             raise ExtractionError(f"function calls are nested deeper than {MAX_NESTING} levels")
         self.b.num_functions += 1
         # The body sees only its formal parameters, bound to whatever the call's actual inputs are.
-        bound: dict[str, Any] = {}
+        caller_symbols, caller_types = self.symbols, self.types
+        bound: dict[str, Symbol] = {}
         for formal, actual in zip(function.input, call.input):
-            if actual and actual in symbols:
-                bound[formal] = symbols[actual]
+            if actual and actual in caller_symbols:
+                bound[formal] = caller_symbols[actual]
         scope = f"{prefix}{idx}/{function.domain}:{function.name}"
         # Types too: only what the function itself declares (the caller's names mean nothing inside).
-        caller_types = self.tensor_types
-        self.tensor_types = ChainMap({vi.name: _shape_json(vi) for vi in function.value_info if vi.name})
-        self.walk_nodes(function.node, scope, ChainMap(bound), depth + 1, idx, f"fn:{function.name}")
-        self.tensor_types = caller_types
+        self.symbols = bound
+        self.types = {vi.name: _shape_json(vi) for vi in function.value_info if vi.name}
+        try:
+            self.walk_nodes(function.node, scope, depth + 1, idx, f"fn:{function.name}", [])
+        finally:
+            self.symbols, self.types = caller_symbols, caller_types
 
-    # -- nodes and edges ------------------------------------------------------------------------
-    @staticmethod
-    def initializer_slots(node: NodeProto, symbols: Symbols) -> dict[int, dict[str, Any]]:
-        found = ((slot, symbols.get(name)) for slot, name in enumerate(node.input) if name)
-        return {slot: init for slot, init in found if isinstance(init, dict)}
+    # -- nodes ----------------------------------------------------------------------------------
+    def initializer_slots(self, inputs: list[str]) -> dict[int, str] | None:
+        """Input slot → canonical JSON of the initializer it reads (None when it reads none)."""
+        found = None
+        symbols = self.symbols
+        for slot, name in enumerate(inputs):
+            if name:
+                symbol = symbols.get(name)
+                if type(symbol) is str:
+                    if found is None:
+                        found = {}
+                    found[slot] = symbol
+        return found
 
-    def add_operator(self, node: NodeProto, scope: str, prefix: str, inits: dict[int, dict[str, Any]]) -> int:
-        idx = len(self.b.kind)
-        if not node.attribute:
-            return self.b.add_node(KIND_OPERATOR, node.op_type, node.domain, scope, node.name, init_slots=inits)
-        attrs: dict[str, Any] = {}
-        hash_attrs: dict[str, Any] | None = None
-        for attr in node.attribute:
-            attrs[attr.name] = attribute_value(attr, lambda name, k: _graph_scope(prefix, idx, name, k))
-            if attr.type in (AttributeProto.GRAPH, AttributeProto.GRAPHS):
-                # Scope paths contain node indices, which must not reach the hash.
-                hash_attrs = hash_attrs if hash_attrs is not None else {}
-                hash_attrs[attr.name] = "subgraph"
-        attrs_json = dumps(attrs)
-        hash_json = dumps({**attrs, **hash_attrs}) if hash_attrs else None
-        return self.b.add_node(
-            KIND_OPERATOR, node.op_type, node.domain, scope, node.name, attrs_json, hash_json, inits
-        )
+    def add_operator(self, node: NodeProto, scope: str, prefix: str, inits: dict[int, str] | None) -> tuple[int, bool]:
+        """Append the operator; returns its idx and whether it has subgraph attributes."""
+        b = self.b
+        idx = len(b.kind)
+        attrs_json, hash_json, nested = _attributes_json(node, prefix, idx) if node.attribute else ("{}", None, False)
+        if inits is None:
+            inits_json, slots = "{}", ""
+        else:  # keys sorted as text, as canonical JSON sorts them ("10" before "2")
+            keys = sorted(str(slot) for slot in inits)
+            inits_json = "{" + ",".join(f'"{k}":{inits[int(k)]}' for k in keys) + "}"
+            slots = ",".join(str(slot) for slot in sorted(inits))
+        b.append_node(KIND_OPERATOR, node.op_type, node.domain, scope, node.name, attrs_json, hash_json,
+                      inits_json, slots, None)
+        return idx, nested
 
-    def connect(self, name: str, dst: int, dst_slot: int, scope: str, symbols: Symbols) -> None:
-        """Edge from `name`'s producer into (dst, dst_slot); initializers were recorded on the node."""
-        self.b.connect(symbols.get(name), dst, dst_slot, scope, name, self.tensor_types)
+
+def _attributes_json(node: NodeProto, prefix: str, idx: int) -> tuple[str, str | None, bool]:
+    """(canonical attributes JSON, the same with subgraph references hashed as "subgraph" or None,
+    whether there are subgraph attributes), from the cache when the same attributes were seen."""
+    key = tuple([attr.SerializeToString() for attr in node.attribute])
+    cached = _ATTRS_CACHE.get(key)
+    if cached is not None:
+        return cached, None, False
+    attrs: dict[str, Any] = {}
+    hash_attrs: dict[str, Any] = {}
+    for attr in node.attribute:
+        attrs[attr.name] = attribute_value(attr, lambda name, k: _graph_scope(prefix, idx, name, k))
+        if attr.type in _GRAPH_TYPES:
+            # Scope paths contain node indices, which must not reach the hash.
+            hash_attrs[attr.name] = "subgraph"
+    attrs_json = dumps(attrs)
+    if hash_attrs:
+        return attrs_json, dumps({**attrs, **hash_attrs}), True
+    if sum(map(len, key)) <= _CACHE_MAX_KEY_BYTES:
+        if len(_ATTRS_CACHE) >= _CACHE_MAX_ENTRIES:
+            _ATTRS_CACHE.clear()
+        _ATTRS_CACHE[key] = attrs_json
+    return attrs_json, None, False
 
 
 def _graph_scope(prefix: str, idx: int, name: str, k: int | None) -> str:
@@ -190,7 +256,7 @@ def model_to_builder(model: ModelProto) -> GraphBuilder:
     if not model.graph.node and not model.graph.input and not model.graph.output:
         raise ExtractionError("the ONNX graph is empty (no nodes, inputs or outputs)")
     builder = GraphBuilder()
-    _Walker(model, builder).walk_graph(model.graph, "", ChainMap(), 0, None, "")
+    _Walker(model, builder).walk_graph(model.graph, "", 0, None, "")
     _reject_cycles(builder)
     return builder
 
