@@ -151,10 +151,8 @@ class GraphBuilder:
     def hash_ids(self) -> tuple[str, str]:
         flows = (self.e_src, self.e_src_slot, self.e_dst, self.e_dst_slot)
         nesting = (self.s_parent, self.s_child, self.s_label)
-        return (
-            hashing.graph_hash(self.label, flows, nesting),
-            hashing.graph_hash(self.label_noattr, flows, nesting),
-        )
+        graph_id, graph_id_noattr = hashing.graph_hashes([self.label, self.label_noattr], flows, nesting)
+        return graph_id, graph_id_noattr
 
     def finish(self) -> ExtractedGraph:
         graph_id, graph_id_noattr = self.hash_ids()

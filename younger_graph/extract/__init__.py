@@ -19,7 +19,7 @@ from typing import Any
 import pyarrow as pa
 
 from younger_graph import arrays
-from younger_graph.extract.model_file import ModelResult, extract_file, extract_zoo, model_id_for
+from younger_graph.extract.model_file import ModelResult, extract_file, extract_zoo, model_id_for, read_and_hash
 from younger_graph.extract.prefetch import Prefetcher
 from younger_graph.extract.sources import Source, expand_sources, load_metadata, metadata_for
 from younger_graph.model import SCHEMAS
@@ -70,8 +70,14 @@ class _Known:
         return cls(ok_sources, by_content, tables.graph_ids())
 
 
-# Per-process settings, sent once to each worker rather than with every task.
-_WORKER: dict[str, Any] = {"known_content": frozenset(), "infer_shapes": False}
+# Per-process settings, sent once to each worker rather than with every task; `buffer` is the
+# worker's reused read buffer (see model_file.read_source_bytes).
+_WORKER: dict[str, Any] = {"known_content": frozenset(), "infer_shapes": False, "buffer": bytearray()}
+
+# Tasks are handed to workers largest first within windows of this many: a big file started last
+# would leave the other workers idle, and results wait in memory for at most a window before they
+# are absorbed in source order.
+POOL_WINDOW = 64
 
 
 def _init_worker(known_content: frozenset[str], infer_shapes: bool) -> None:
@@ -85,7 +91,10 @@ def _run_one(source: Source) -> ModelResult:
         from younger_graph.loaders.younger import extract_instance
 
         return extract_instance(source.ref)
-    return extract_file(source.ref, _WORKER["known_content"], _WORKER["infer_shapes"])
+    read = read_and_hash(source.ref, _WORKER["buffer"])
+    if isinstance(read.data, memoryview):  # keep the buffer, which may have grown for this file
+        _WORKER["buffer"] = read.data.obj
+    return extract_file(source.ref, _WORKER["known_content"], _WORKER["infer_shapes"], read=read)
 
 
 def _results(tasks: list[Source], workers: int, known_content: frozenset[str],
@@ -95,9 +104,34 @@ def _results(tasks: list[Source], workers: int, known_content: frozenset[str],
         yield from _run_in_process(tasks)
         return
     with ProcessPoolExecutor(workers, initializer=_init_worker, initargs=(known_content, infer_shapes)) as pool:
-        # map() keeps source order, so tables are identical whatever the worker count.
-        # chunksize 1: model sizes vary by orders of magnitude, so big chunks starve a worker.
-        yield from pool.map(_run_one, tasks, chunksize=1)
+        futures = {i: pool.submit(_run_one, tasks[i]) for i in _submission_order(tasks)}
+        try:
+            for i in range(len(tasks)):  # source order, so tables are identical whatever the worker count
+                yield futures.pop(i).result()
+        finally:  # stopped early (--strict, an error): do not wait for the models nobody will absorb
+            for future in futures.values():
+                future.cancel()
+
+
+def _submission_order(tasks: list[Source]) -> list[int]:
+    sizes = [_expected_cost(s) for s in tasks]
+    order: list[int] = []
+    for start in range(0, len(tasks), POOL_WINDOW):
+        window = range(start, min(start + POOL_WINDOW, len(tasks)))
+        order.extend(sorted(window, key=lambda i: sizes[i], reverse=True))
+    return order
+
+
+def _expected_cost(source: Source) -> float:
+    """File size; zoo exports (seconds each) go first, Younger instances are small."""
+    if source.kind == "zoo":
+        return float("inf")
+    if source.kind == "younger":
+        return 0.0
+    try:
+        return float(os.stat(source.ref).st_size)
+    except OSError:  # reported when the file is read
+        return 0.0
 
 
 def _run_in_process(tasks: list[Source]) -> Iterator[ModelResult]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import errno
 import hashlib
+import mmap
 import os
 import stat
 from collections.abc import Callable
@@ -75,7 +76,7 @@ def default_name(source: str) -> str:
     return f"{parent}/{stem}" if stem.lower() in GENERIC_STEMS and parent else stem
 
 
-def read_source_bytes(path: str, buffer: bytearray | None = None) -> bytes | memoryview:
+def read_source_bytes(path: str, buffer: Buffer | None = None) -> bytes | memoryview:
     """Read a model file, turning OS trouble into one clear sentence (ExtractionError).
 
     With `buffer` the bytes land in it (a view is returned): a buffer reused from file to file
@@ -97,10 +98,19 @@ def read_source_bytes(path: str, buffer: bytearray | None = None) -> bytes | mem
         raise ExtractionError(f"cannot be read ({exc.strerror or exc})") from None
 
 
-def _read_into(fh: Any, buffer: bytearray) -> bytes | memoryview:
+Buffer = bytearray | mmap.mmap
+
+
+def new_buffer(size: int) -> Buffer:
+    """Anonymous memory for file bytes: unlike bytearray(size) it is not zero-filled up front (with
+    the GIL held), its pages come in as the read fills them."""
+    return mmap.mmap(-1, size) if size else bytearray()
+
+
+def _read_into(fh: Any, buffer: Buffer) -> bytes | memoryview:
     size = os.fstat(fh.fileno()).st_size
     if len(buffer) < size:  # a bigger one (the returned view's .obj), not a resize: views may be alive
-        buffer = bytearray(size)
+        buffer = new_buffer(size)
     view = memoryview(buffer)
     got = 0
     while got < size:  # one read() returns at most ~2 GiB
@@ -174,7 +184,7 @@ class FileBytes:
     release: Callable[[], None] = lambda: None
 
 
-def read_and_hash(path: str, buffer: bytearray | None = None) -> FileBytes:
+def read_and_hash(path: str, buffer: Buffer | None = None) -> FileBytes:
     try:
         data = read_source_bytes(path, buffer)
         return FileBytes(data, hashlib.sha256(data).hexdigest())

@@ -3,20 +3,21 @@
 Reading a file and its sha256 (`content_sha256`) are most of the per-byte cost of extraction on
 weight-carrying models (the parse skips the weights, see lean.py), and both release the GIL: a
 thread does them for the next file while the main thread parses and walks the current one. Files
-are read into two buffers used in turn (memory: twice the largest file), each handed back by
-`FileBytes.release()` once its bytes are parsed.
+are read into one reused buffer, sized once for the largest file (a fresh one per file would fault
+its memory in every time), and handed back by `FileBytes.release()` as soon as the main thread has
+parsed the bytes, which is early: the walk and the tables come after.
 """
 
 from __future__ import annotations
 
+import os
 import queue
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from types import TracebackType
 
-from younger_graph.extract.model_file import FileBytes, read_and_hash
+from younger_graph.extract.model_file import Buffer, FileBytes, new_buffer, read_and_hash
 
-BUFFERS = 2
 _DONE = object()
 
 
@@ -26,14 +27,13 @@ class Prefetcher:
     def __init__(self, paths: Sequence[str]) -> None:
         self._paths = list(paths)
         self._ready: queue.Queue[FileBytes | object] = queue.Queue()
-        self._free: queue.Queue[bytearray] = queue.Queue()
-        for _ in range(BUFFERS):
-            self._free.put(bytearray())
+        self._free: queue.Queue[Buffer] = queue.Queue()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="younger-graph-prefetch", daemon=True)
         self._thread.start()
 
     def _run(self) -> None:
+        self._free.put(new_buffer(_largest_file(self._paths)))
         for path in self._paths:
             buffer = self._next_free()
             if buffer is None:
@@ -45,7 +45,7 @@ class Prefetcher:
             self._ready.put(read)
         self._ready.put(_DONE)
 
-    def _next_free(self) -> bytearray | None:
+    def _next_free(self) -> Buffer | None:
         while not self._stop.is_set():
             try:
                 return self._free.get(timeout=0.1)
@@ -53,7 +53,7 @@ class Prefetcher:
                 continue
         return None
 
-    def _releaser(self, buffer: bytearray) -> Callable[[], None]:
+    def _releaser(self, buffer: Buffer) -> Callable[[], None]:
         released = False
 
         def release() -> None:
@@ -83,3 +83,13 @@ class Prefetcher:
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
         self.close()
+
+
+def _largest_file(paths: Sequence[str]) -> int:
+    largest = 0
+    for path in paths:
+        try:
+            largest = max(largest, os.stat(path).st_size)
+        except OSError:  # reported when the file is read
+            continue
+    return largest
