@@ -8,10 +8,11 @@ most the batch in flight: the next run first merges the parts it finds, then car
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import shutil
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -95,19 +96,25 @@ class TableDir:
             return []
         return sorted(p for p in self.parts.iterdir() if p.name.isdigit())
 
-    def finalize(self) -> dict[str, int]:
-        """Merge main tables and complete parts into new main tables; returns row counts."""
+    def finalize(self, pending: Sequence[pa.Table] | None = None) -> dict[str, int]:
+        """Merge main tables, complete parts and `pending` into new main tables; returns row counts.
+
+        `pending` is a last batch still in memory (models, graphs, operators, edges), merged as if it
+        were the newest part: writing it as a part only to read it back costs a Parquet round trip.
+        (A crash during the merge loses it, as it would lose a batch in flight: its models are
+        extracted again by the next run.)"""
         parts = self.complete_parts()
         self.path.mkdir(parents=True, exist_ok=True)
-        if not parts and all(table_path(self.path, t).exists() for t in TABLE_NAMES):
+        if not parts and pending is None and all(table_path(self.path, t).exists() for t in TABLE_NAMES):
             return self.counts()
+        extra = dict(zip(TABLE_NAMES, pending)) if pending is not None else {}
         tmp = self.path / MERGE_TMP
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir()
-        models = self._merge_models(parts)
-        graphs, included = self._merge_graphs(parts, models)
+        models = self._merge_models(parts, extra.get("models"))
+        graphs, included = self._merge_graphs(parts, models, extra.get("graphs"))
         for name in ("operators", "edges"):
-            self._merge_graph_rows(name, parts, included, tmp / f"{name}.parquet")
+            self._merge_graph_rows(name, parts, included, tmp / f"{name}.parquet", extra.get(name))
         pq.write_table(graphs, tmp / "graphs.parquet", compression=COMPRESSION)
         pq.write_table(models, tmp / "models.parquet", compression=COMPRESSION)
         for name in ("operators", "edges", "graphs", "models"):  # models last: it is the index
@@ -121,8 +128,8 @@ class TableDir:
         main = table_path(self.path, table)
         return ([main] if main.exists() else []) + [p / f"{table}.parquet" for p in parts]
 
-    def _merge_models(self, parts: list[Path]) -> pa.Table:
-        tables = [_read(p) for p in self._sources("models", parts)]
+    def _merge_models(self, parts: list[Path], pending: pa.Table | None) -> pa.Table:
+        tables = [_read(p) for p in self._sources("models", parts)] + ([pending] if pending is not None else [])
         if not tables:
             return arrays.empty_table(SCHEMAS["models"])
         merged = pa.concat_tables(tables, promote_options="default")
@@ -136,8 +143,10 @@ class TableDir:
                 order.append(last[mid])
         return merged.take(arrays.array(order, pa.int64()))
 
-    def _merge_graphs(self, parts: list[Path], models: pa.Table) -> tuple[pa.Table, set[str]]:
+    def _merge_graphs(self, parts: list[Path], models: pa.Table,
+                      pending: pa.Table | None) -> tuple[pa.Table, set[str]]:
         tables = [conform(_read(p), SCHEMAS["graphs"]) for p in self._sources("graphs", parts)]
+        tables += [pending] if pending is not None else []
         merged = pa.concat_tables(tables) if tables else arrays.empty_table(SCHEMAS["graphs"])
         keep, included = [], set()
         for i, gid in enumerate(merged.column("graph_id").to_pylist()):
@@ -150,7 +159,8 @@ class TableDir:
         graphs = graphs.set_column(graphs.schema.get_field_index("num_models"), "num_models", num_models)
         return graphs, included
 
-    def _merge_graph_rows(self, table: str, parts: list[Path], included: set[str], dest: Path) -> None:
+    def _merge_graph_rows(self, table: str, parts: list[Path], included: set[str], dest: Path,
+                          pending: pa.Table | None) -> None:
         """Stream operators/edges: each graph's rows once, from the first source that has it,
         dropping rows of graphs the graphs table does not list (left by an interrupted merge)."""
         main = table_path(self.path, table)
@@ -164,8 +174,8 @@ class TableDir:
                     if kept.num_rows:
                         writer.write_batch(kept)
                 written |= main_graphs & included
-            for part in parts:
-                part_table = _read(part / f"{table}.parquet")
+            part_tables = (_read(part / f"{table}.parquet") for part in parts)
+            for part_table in itertools.chain(part_tables, [pending] if pending is not None else []):
                 fresh = sorted(set(part_table.column("graph_id").to_pylist()) - written)
                 if fresh:
                     keep = pc.is_in(part_table.column("graph_id"), arrays.string_array(fresh))

@@ -154,16 +154,22 @@ class _Batch:
         self.edges: list[pa.Table] = []
         self.rows = 0
 
-    def flush(self, tables: TableDir) -> None:
+    def tables(self) -> tuple[pa.Table, pa.Table, pa.Table, pa.Table] | None:
+        """The batch as the four tables (None when empty)."""
         if not self.models:
-            return
-        tables.write_part(
+            return None
+        return (
             models_from_rows(self.models),
             arrays.table_from_rows(self.graphs, SCHEMAS["graphs"]),
             concat_or_empty(self.operators, "operators"),
             concat_or_empty(self.edges, "edges"),
         )
-        self.__init__()
+
+    def flush(self, tables: TableDir) -> None:
+        batch = self.tables()
+        if batch is not None:
+            tables.write_part(*batch)
+            self.__init__()
 
 
 def extract(
@@ -204,8 +210,7 @@ def extract(
             if len(batch.models) >= FLUSH_MODELS or batch.rows >= FLUSH_ROWS:
                 batch.flush(tables)
     finally:
-        batch.flush(tables)
-        summary.counts = tables.finalize()
+        summary.counts = tables.finalize(batch.tables())  # the last batch straight from memory
     return summary
 
 
