@@ -76,6 +76,15 @@ def default_name(source: str) -> str:
     return f"{parent}/{stem}" if stem.lower() in GENERIC_STEMS and parent else stem
 
 
+Buffer = bytearray | mmap.mmap
+
+
+def new_buffer(size: int) -> Buffer:
+    """Anonymous memory for file bytes: unlike bytearray(size) it is not zero-filled up front (with
+    the GIL held), its pages come in as the read fills them."""
+    return mmap.mmap(-1, size) if size else bytearray()
+
+
 def read_source_bytes(path: str, buffer: Buffer | None = None) -> bytes | memoryview:
     """Read a model file, turning OS trouble into one clear sentence (ExtractionError).
 
@@ -96,15 +105,6 @@ def read_source_bytes(path: str, buffer: Buffer | None = None) -> bytes | memory
         if exc.errno == errno.ENOENT:
             raise ExtractionError("does not exist") from None
         raise ExtractionError(f"cannot be read ({exc.strerror or exc})") from None
-
-
-Buffer = bytearray | mmap.mmap
-
-
-def new_buffer(size: int) -> Buffer:
-    """Anonymous memory for file bytes: unlike bytearray(size) it is not zero-filled up front (with
-    the GIL held), its pages come in as the read fills them."""
-    return mmap.mmap(-1, size) if size else bytearray()
 
 
 def _read_into(fh: Any, buffer: Buffer) -> bytes | memoryview:

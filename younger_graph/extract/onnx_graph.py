@@ -61,7 +61,7 @@ def _restore(table: dict[str, Any], undo: Undo) -> None:
 # cached (their JSON names scopes, which contain node indices); long attribute bytes are not kept.
 _ATTRS_CACHE: dict[tuple[bytes, ...], str] = {}
 _CACHE_MAX_KEY_BYTES = 1024
-_CACHE_MAX_ENTRIES = 100_000
+_CACHE_MAX_ENTRIES = 20_000  # ~100 bytes each: a few MiB at most
 
 
 class ExtractionError(ValueError):

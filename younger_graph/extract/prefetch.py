@@ -26,24 +26,27 @@ class Prefetcher:
 
     def __init__(self, paths: Sequence[str]) -> None:
         self._paths = list(paths)
-        self._ready: queue.Queue[FileBytes | object] = queue.Queue()
+        self._ready: queue.Queue[FileBytes | BaseException | object] = queue.Queue()
         self._free: queue.Queue[Buffer] = queue.Queue()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="younger-graph-prefetch", daemon=True)
         self._thread.start()
 
     def _run(self) -> None:
-        self._free.put(new_buffer(_largest_file(self._paths)))
-        for path in self._paths:
-            buffer = self._next_free()
-            if buffer is None:
-                return
-            read = read_and_hash(path, buffer)
-            data = read.data
-            # A file bigger than the buffer came in a new one: keep that one from now on.
-            read.release = self._releaser(data.obj if isinstance(data, memoryview) else buffer)
-            self._ready.put(read)
-        self._ready.put(_DONE)
+        try:
+            self._free.put(new_buffer(_largest_file(self._paths)))
+            for path in self._paths:
+                buffer = self._next_free()
+                if buffer is None:
+                    return
+                read = read_and_hash(path, buffer)
+                data = read.data
+                # A file bigger than the buffer came in a new one: keep that one from now on.
+                read.release = self._releaser(data.obj if isinstance(data, memoryview) else buffer)
+                self._ready.put(read)
+            self._ready.put(_DONE)
+        except BaseException as exc:  # a bug here must not leave the consumer waiting forever
+            self._ready.put(exc)
 
     def _next_free(self) -> Buffer | None:
         while not self._stop.is_set():
@@ -69,6 +72,8 @@ class Prefetcher:
             item = self._ready.get()
             if item is _DONE:
                 return
+            if isinstance(item, BaseException):
+                raise item
             assert isinstance(item, FileBytes)
             yield item
 
