@@ -471,7 +471,7 @@ def main(argv: list[str] | None = None) -> int:
                           small["seconds"], small.get("rows_per_s"), None])
         table.append(["neo4j naive (MERGE per row)", neo["naive"]["rows"], neo["naive"]["seconds"], naive, None])
     print_table(["load", "rows", "seconds", "rows/s", "peak RSS MiB"], table,
-                title=f"loads of {rows:,} operator+edge rows (scale {scale:g})")
+                title=f"loads of {rows:,} operator+edge rows ({folder if args.tables else f'scale {scale:g}'})")
     print(f"embedded child RSS before the load {embedded['rss_before_mb']:.0f} MiB, "
           f"peak {embedded['peak_rss_mb']:.0f} MiB")
     if neo["status"] == "ok" and neo["batched"]["status"] != "ok":

@@ -183,7 +183,7 @@ def _open(db: str | None, write: bool, username: str | None = None, password: st
 AttrPropsOption = Annotated[bool, typer.Option(
     "--attr-properties/--no-attr-properties",
     help="Also store each ONNX attribute as a typed attr_<name> property (filterable in Cypher); "
-         "without, attributes stay in the attrs JSON and embedded loads run several times faster.")]
+         "without, attributes stay in the attrs JSON and embedded loads run about twice as fast.")]
 
 
 def _load_into(store: Any, folder: Path, attr_properties: bool = True) -> Any:
