@@ -140,6 +140,12 @@ def test_embedded_database_with_string_keys_is_refused(corpus: Path, tmp_path: P
         store.load(corpus)
 
 
+def test_community_queries_run_before_any_communities_run(embedded: Path) -> None:
+    with open_store(embedded) as store:
+        df = store.run("MATCH (o:Operator)-[:MEMBER_OF]->(c:Community) RETURN count(c) AS n")
+    assert int(df.n[0]) == 0
+
+
 def test_embedded_operator_keys_name_their_graph_and_index(embedded: Path) -> None:
     """uid = serial << 32 | idx with one distinct serial per Graph; FLOWS stay inside one graph."""
     with open_store(embedded) as store:

@@ -43,18 +43,13 @@ from younger_graph.graph import GraphBuilder
 from younger_graph.hashing import graph_hash
 from younger_graph.model import DEFAULT_SEED, KIND_INPUT, KIND_OUTPUT
 from younger_graph.store.base import QueryError, Store
+from younger_graph.store.embedded import COMMUNITY_DDL
 
 METHODS = ("cnm", "louvain", "wcc")
 BOUNDARY_MARK = "boundary|"
 BATCH_NODES = 200_000  # operators read per batch (at least one whole graph)
 BATCH_GRAPHS = 1_000
 
-COMMUNITY_DDL = [
-    "CREATE NODE TABLE IF NOT EXISTS Community(community_id STRING, graph_id STRING, method STRING, k INT64, "
-    "size INT64, boundary_size INT64, hash STRING, hash_noattr STRING, PRIMARY KEY(community_id))",
-    "CREATE REL TABLE IF NOT EXISTS HAS_COMMUNITY(FROM Graph TO Community)",
-    "CREATE REL TABLE IF NOT EXISTS MEMBER_OF(FROM Operator TO Community)",
-]
 COMMUNITY_CONSTRAINTS = [
     "CREATE CONSTRAINT community_id IF NOT EXISTS FOR (c:Community) REQUIRE c.community_id IS UNIQUE",
     "CREATE INDEX community_graph IF NOT EXISTS FOR (c:Community) ON (c.graph_id)",

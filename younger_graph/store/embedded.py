@@ -55,6 +55,14 @@ SCHEMA_DDL = [
     "CREATE REL TABLE IF NOT EXISTS FLOWS(FROM Operator TO Operator, src_slot INT32, dst_slot INT32, "
     "scope STRING, tensor STRING, dtype STRING, shape STRING)",
 ]
+# Written by `younger-graph communities`; declared with the rest so queries naming them run (empty) before.
+COMMUNITY_DDL = [
+    "CREATE NODE TABLE IF NOT EXISTS Community(community_id STRING, graph_id STRING, method STRING, k INT64, "
+    "size INT64, boundary_size INT64, hash STRING, hash_noattr STRING, PRIMARY KEY(community_id))",
+    "CREATE REL TABLE IF NOT EXISTS HAS_COMMUNITY(FROM Graph TO Community)",
+    "CREATE REL TABLE IF NOT EXISTS MEMBER_OF(FROM Operator TO Community)",
+]
+SCHEMA_DDL += COMMUNITY_DDL
 
 
 def buffer_pool_bytes() -> int:
