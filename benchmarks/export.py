@@ -1,7 +1,8 @@
 """Export memory: peak RSS of `export pyg` / `export dense` against the bytes of the tensors they write.
 
 Usage:
-    python benchmarks/export.py [--scale 0.01] [--db DB] [--tasks link,operator,graph,dense] [--json out.json] [--quick]
+    python benchmarks/export.py [--scale 0.01] [--db DB] [--tasks link,link-disk,operator,graph,dense] [--json out.json]
+                                [--quick]
     python benchmarks/export.py --processing-only --scale 1
 
 The store is, in order of preference: --db (an existing store, exported as it is); with --scale, the
@@ -14,12 +15,14 @@ its peak RSS (VmHWM of /proc/self/status; ru_maxrss elsewhere) is the export's o
 interpreter's: `baseline_mb` is the RSS before the export (younger_graph imported, torch not yet:
 the export imports torch itself after reading the store, and torch's import, ~0.5-0.7 GiB with a
 CUDA build, is part of the peak). `tensor_bytes` is the sum of nbytes of every tensor in the
-files written (processed/{train,val,test}.pt; dense X, A, mask, node_idx). Ratios: peak / tensor
-bytes, (peak - baseline) / tensor bytes.
+files written (processed/{train,val,test}.pt; dense X, A, mask, node_idx; for `link-disk`, the
+link export with --storage disk, every tensor of every item of processed/ondisk/*.db). Ratios: peak /
+tensor bytes, (peak - baseline) / tensor bytes; `link-disk` also reports its peak over `link`'s.
 
-`--processing-only --scale S` measures the tensor stage alone (build_processed of a link export) on
-a raw/ folder made straight from the synthetic tables, for sizes whose store load does not fit the
-machine (the embedded load of scale 1 needs more than 17 GiB here; reading a store is one batch deep).
+`--processing-only --scale S` measures the tensor stage alone (build_processed of a link export, in
+memory then on disk) on a raw/ folder made straight from the synthetic tables, for sizes whose store
+load does not fit the machine (the embedded load of scale 1 needs more than 17 GiB here; reading a
+store is one batch deep).
 
 Target: peak <= 2 x tensor bytes + 1 GiB (on the sample the 1 GiB allowance dominates: its tensors
 are a few hundred KiB; run with --scale for a meaningful ratio).
@@ -43,7 +46,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import BENCH_DIR, SAMPLE_DIR, fmt, machine, peak_rss_mb, print_table, quiet_env, write_json
 
 GIB = 2**30
-TASKS = ("link", "operator", "graph", "dense")
+TASKS = ("link", "link-disk", "operator", "graph", "dense")
+QUICK_TASKS = ["link", "link-disk", "dense"]
 
 
 def process_peak_mb() -> float:
@@ -71,7 +75,9 @@ def child(task: str, db: str, out: str) -> None:
         if task == "dense":
             meta = export_dense(store, out, DenseOptions())
         else:
-            write_raw(store, Path(out), PygOptions(task=task, target="num_operators" if task == "graph" else None))
+            pyg_task, storage = task.removesuffix("-disk"), "disk" if task.endswith("-disk") else "memory"
+            write_raw(store, Path(out), PygOptions(task=pyg_task, storage=storage,
+                                                   target="num_operators" if task == "graph" else None))
     if task != "dense":
         meta = build_processed(out)
     seconds = time.perf_counter() - start
@@ -79,13 +85,13 @@ def child(task: str, db: str, out: str) -> None:
                       "counts": meta["counts"]}))
 
 
-def process_child(root: str) -> None:
+def process_child(root: str, storage: str) -> None:
     """Runs in a child process: only the tensor-building stage (build_processed) of a link export."""
     from younger_graph.export.pyg import build_processed
 
     baseline = process_peak_mb()
     start = time.perf_counter()
-    meta = build_processed(root)
+    meta = build_processed(root, storage=storage)
     seconds = time.perf_counter() - start
     print(json.dumps({"seconds": seconds, "baseline_mb": baseline, "peak_rss_mb": process_peak_mb(),
                       "counts": meta["counts"]}))
@@ -131,11 +137,29 @@ def tensor_bytes(task: str, out: Path) -> int:
     if task == "dense":
         z = np.load(out / "dense.npz")
         return int(sum(z[name].nbytes for name in ("X", "A", "mask", "node_idx")))
+    if task.endswith("-disk"):
+        return ondisk_tensor_bytes(out)
     total = 0
     for split in ("train", "val", "test"):
         data, slices, _ = torch.load(out / "processed" / f"{split}.pt", weights_only=False)
         total += sum(v.nbytes for v in data.values() if torch.is_tensor(v))
         total += sum(v.nbytes for v in (slices or {}).values() if torch.is_tensor(v))  # None: one item
+    return total
+
+
+def ondisk_tensor_bytes(out: Path, chunk: int = 1_000) -> int:
+    """nbytes of every tensor of every item of processed/ondisk/{split}.db, read `chunk` items at a time."""
+    import torch
+
+    from younger_graph.pyg import SPLITS, YoungerOnDiskDataset
+
+    total = 0
+    for split in SPLITS:
+        dataset = YoungerOnDiskDataset(out, split=split, log=False)
+        for start in range(0, len(dataset), chunk):
+            for data in dataset.multi_get(range(start, min(start + chunk, len(dataset)))):
+                total += sum(value.nbytes for _, value in data if torch.is_tensor(value))
+        dataset.close()
     return total
 
 
@@ -193,22 +217,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scale", type=float, help="use benchmarks/synth.py's corpus at this scale")
     parser.add_argument("--tasks", default=",".join(TASKS), help=f"comma-separated, of {', '.join(TASKS)}")
     parser.add_argument("--json", help="write the result here")
-    parser.add_argument("--quick", action="store_true", help="smoke mode: the sample, link and dense only")
+    parser.add_argument("--quick", action="store_true", help="smoke mode: the sample, link, link-disk and dense only")
     parser.add_argument("--processing-only", action="store_true",
                         help="with --scale: measure only the tensor stage of a link export, on a raw/ folder made "
                              "straight from the synthetic tables (no store: reaches full scale on a small machine)")
     parser.add_argument("--child", nargs=3, metavar=("TASK", "DB", "OUT"), help=argparse.SUPPRESS)
-    parser.add_argument("--process-child", metavar="ROOT", help=argparse.SUPPRESS)
+    parser.add_argument("--process-child", nargs=2, metavar=("ROOT", "STORAGE"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
         child(*args.child)
         return 0
     if args.process_child:
-        process_child(args.process_child)
+        process_child(*args.process_child)
         return 0
     if args.processing_only:
         return processing_only(args)
-    tasks = ["link", "dense"] if args.quick else [t.strip() for t in args.tasks.split(",") if t.strip()]
+    tasks = QUICK_TASKS if args.quick else [t.strip() for t in args.tasks.split(",") if t.strip()]
     unknown = sorted(set(tasks) - set(TASKS))
     if unknown:
         parser.error(f"unknown task {', '.join(unknown)}")
@@ -232,6 +256,8 @@ def main(argv: list[str] | None = None) -> int:
                       "increase_over_tensors": (peak - r["baseline_mb"] * 2**20) / nbytes if nbytes else None,
                       "target_bytes": target, "met": peak <= target})
             results[task] = r
+            if task.endswith("-disk") and task.removesuffix("-disk") in results:
+                r["peak_over_memory_storage"] = r["peak_rss_mb"] / results[task.removesuffix("-disk")]["peak_rss_mb"]
             if not r["met"]:
                 missed.append(task)
             rows.append([task, r["seconds"], nbytes / 2**20, r["baseline_mb"], r["peak_rss_mb"],
@@ -263,22 +289,29 @@ def processing_only(args: argparse.Namespace) -> int:
     c = manifest["counts"]
     what = f"synthetic scale {args.scale:g}: {c['graphs']:,} graphs, {c['operators']:,} operators, {c['edges']:,} edges"
     print(f"tensor stage only (link): {what}", flush=True)
-    proc = subprocess.run([sys.executable, __file__, "--process-child", str(root)], capture_output=True, text=True,
-                          env=quiet_env())
-    if proc.returncode != 0:
-        raise RuntimeError(f"processing failed:\n{proc.stderr[-3000:]}")
-    r = json.loads(proc.stdout.strip().splitlines()[-1])
-    nbytes = tensor_bytes("link", root)
-    peak, target = r["peak_rss_mb"] * 2**20, 2 * nbytes + GIB
-    r.update({"tensor_bytes": nbytes, "peak_over_tensors": peak / nbytes, "target_bytes": target,
-              "increase_over_tensors": (peak - r["baseline_mb"] * 2**20) / nbytes, "met": peak <= target})
+    results: dict[str, Any] = {}
+    rows = []
+    for storage in ("memory", "disk"):
+        proc = subprocess.run([sys.executable, __file__, "--process-child", str(root), storage], capture_output=True,
+                              text=True, env=quiet_env())
+        if proc.returncode != 0:
+            raise RuntimeError(f"processing ({storage}) failed:\n{proc.stderr[-3000:]}")
+        r = json.loads(proc.stdout.strip().splitlines()[-1])
+        nbytes = tensor_bytes("link" if storage == "memory" else "link-disk", root)
+        peak, target = r["peak_rss_mb"] * 2**20, 2 * nbytes + GIB
+        r.update({"storage": storage, "tensor_bytes": nbytes, "peak_over_tensors": peak / nbytes,
+                  "target_bytes": target, "increase_over_tensors": (peak - r["baseline_mb"] * 2**20) / nbytes,
+                  "met": peak <= target})
+        if storage == "disk":
+            r["peak_over_memory_storage"] = r["peak_rss_mb"] / results["link-processing"]["peak_rss_mb"]
+        results["link-processing" + ("-disk" if storage == "disk" else "")] = r
+        rows.append([f"link tensors ({storage})", r["seconds"], nbytes / 2**20, r["baseline_mb"], r["peak_rss_mb"],
+                     r["peak_over_tensors"], r["increase_over_tensors"], target / 2**20, r["met"]])
     print_table(["stage", "s", "tensors MiB", "baseline MiB", "peak MiB", "peak/tensors", "(peak-base)/tensors",
-                 "target MiB", "met"],
-                [["link tensors", r["seconds"], nbytes / 2**20, r["baseline_mb"], r["peak_rss_mb"],
-                  r["peak_over_tensors"], r["increase_over_tensors"], target / 2**20, r["met"]]],
+                 "target MiB", "met"], rows,
                 title="tensor stage: peak memory vs tensor bytes (target: peak <= 2 x tensors + 1 GiB)")
     write_json(args.json, {"benchmark": "export", "mode": "processing-only", "store": what, "machine": machine(),
-                           "results": {"link-processing": r}, "missed": [] if r["met"] else ["link-processing"]})
+                           "results": results, "missed": [k for k, r in results.items() if not r["met"]]})
     return 0
 
 

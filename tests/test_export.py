@@ -31,7 +31,7 @@ from younger_graph.export.pyg import PygOptions, export_pyg, negative_edges
 from younger_graph.export.source import ExportError, Selection
 from younger_graph.export.vocab import canonical_attrs, split_labels
 from younger_graph.extract import extract
-from younger_graph.pyg import YoungerDataset
+from younger_graph.pyg import YoungerDataset, YoungerOnDiskDataset
 from younger_graph.store import open_store
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -544,6 +544,207 @@ def test_export_modules_import_without_torch(db: Path, tmp_path: Path) -> None:
     assert r.returncode == 0, r.stderr
 
 
+# -- on-disk datasets (--storage disk) and attribute features (--attr-features) -------------------
+DISK_TASKS = {"link": {"view": "noattrs", "keep_unseen": True}, "graph": {"target": "task", "keep_unseen": True},
+              "operator": {"view": "noattrs"}}
+
+
+@pytest.fixture(scope="module")
+def disk(db: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """One on-disk export with attribute features per task. Loading YoungerDataset on the same folder
+    builds the in-memory splits from the same raw/: the reference the on-disk items must equal."""
+    base = tmp_path_factory.mktemp("disk")
+    for task, options in DISK_TASKS.items():
+        _export(db, base / task, task=task, storage="disk", attr_features=True, **options)
+    return {task: base / task for task in DISK_TASKS}
+
+
+def _same_data(a, b) -> None:  # type: ignore[no-untyped-def]
+    assert set(a.keys()) == set(b.keys()), (a.keys(), b.keys())
+    for key in sorted(a.keys()):  # (iterating a Data yields (key, value) pairs)
+        if torch.is_tensor(a[key]):
+            assert a[key].dtype == b[key].dtype and torch.equal(a[key], b[key]), (a.graph_id, key)
+        else:
+            assert a[key] == b[key], (a.graph_id, key)
+
+
+def test_ondisk_items_equal_in_memory_items(disk: dict[str, Path]) -> None:
+    for task, root in disk.items():
+        assert sorted(p.name for p in (root / "processed").glob("*.pt")) == []  # the disk export wrote no .pt
+        assert {f"{s}.db" for s in SPLITS} <= {p.name for p in (root / "processed" / "ondisk").iterdir()}
+        meta = json.loads((root / "meta.json").read_text())
+        assert meta["options"]["storage"] == "disk" and meta["options"]["attr_features"]
+        assert json.loads((root / "raw" / "export.json").read_text())["options"]["storage"] == "disk"
+        for split in SPLITS:
+            on_disk = YoungerOnDiskDataset(root, split=split, log=False)
+            in_memory = YoungerDataset(root, split=split, log=False)
+            assert len(on_disk) == len(in_memory) == meta["counts"]["items"][split], (task, split)
+            for i in range(len(in_memory)):
+                _same_data(on_disk[i], in_memory[i])
+        assert len(YoungerOnDiskDataset(root, split="train", log=False)) > 0
+
+
+def test_ondisk_dataloader_rebuild_and_plain_sqlite(disk: dict[str, Path], tmp_path: Path) -> None:
+    from torch_geometric.data import SQLiteDatabase
+
+    root = disk["link"]
+    val = YoungerOnDiskDataset(root, split="val", log=False)
+    batches = list(DataLoader(val, batch_size=2, shuffle=False))
+    assert sum(b.num_graphs for b in batches) == len(val) > 1
+    first = batches[0]
+    assert first.graph_id == [val[0].graph_id, val[1].graph_id]
+    assert first.x_attr.shape == (first.num_nodes, len(val.attr_feature_names))
+    n0, e0 = val[0].num_nodes, val[0].num_edges
+    assert torch.equal(first.edge_index[:, e0:], val[1].edge_index + n0)
+    assert int(first.neg_edge_index.max()) < first.num_nodes
+    shuffled = list(DataLoader(YoungerOnDiskDataset(root, split="train", log=False), batch_size=8, shuffle=True))
+    train = YoungerDataset(root, split="train", log=False)
+    assert sorted(g for b in shuffled for g in b.graph_id) == sorted(d.graph_id for d in train)
+    # raw/ alone: the on-disk splits are built on first use, identically; force_reload rebuilds them
+    copy = tmp_path / "copy"
+    shutil.copytree(root / "raw", copy / "raw")
+    for dataset in (YoungerOnDiskDataset(copy, split="val", log=False),
+                    YoungerOnDiskDataset(copy, split="val", log=False, force_reload=True)):
+        assert [d.graph_id for d in dataset] == [d.graph_id for d in val]
+        for a, b in zip(dataset, val):
+            _same_data(a, b)
+        dataset.close()
+    assert not (copy / "processed" / "val.pt").exists()
+    # without younger-graph: PyG's SQLiteDatabase with the column types of processed/ondisk/schema.json
+    spec = json.loads((root / "processed" / "ondisk" / "schema.json").read_text())
+    columns = {k: str if v == "str" else {"dtype": getattr(torch, v["dtype"]), "size": tuple(v["size"])}
+               for k, v in spec["splits"]["val"].items()}
+    plain = SQLiteDatabase(str(root / "processed" / "ondisk" / "val.db"), name=spec["table"], schema=columns)
+    row = plain.get(1)
+    plain.close()
+    assert row["graph_id"] == val[1].graph_id and torch.equal(row["edge_index"], val[1].edge_index)
+
+
+def test_ondisk_streams_edges_and_inserts_in_batches(disk: dict[str, Path], tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    from torch_geometric.data import SQLiteDatabase
+
+    from younger_graph.export.pyg import Builder
+    from younger_graph.pyg import process_ondisk
+
+    copy = tmp_path / "copy"
+    shutil.copytree(disk["graph"] / "raw", copy / "raw")
+    assert Builder(copy, stream_edges=True).arrays.edge_index is None  # whole-graph tasks hold no flat edges
+    inserts: list[int] = []
+    original = SQLiteDatabase.multi_insert
+
+    def record(self, indices, data_list, *args, **kwargs):  # type: ignore[no-untyped-def]
+        inserts.append(len(data_list))
+        return original(self, indices, data_list, *args, **kwargs)
+
+    monkeypatch.setattr(SQLiteDatabase, "multi_insert", record)
+    process_ondisk(copy, batch_size=5)
+    assert max(inserts) == 5 and len(inserts) > 5  # the training split (26 items) went in several batches
+    for split in SPLITS:
+        ours = YoungerOnDiskDataset(copy, split=split, log=False)
+        reference = YoungerOnDiskDataset(disk["graph"], split=split, log=False)
+        assert len(ours) == len(reference)
+        for a, b in zip(ours, reference):
+            _same_data(a, b)
+
+
+def test_attr_features_follow_the_attrs_json(disk: dict[str, Path]) -> None:
+    root = disk["link"]
+    names = json.loads((root / "meta.json").read_text())["attr_features"]["names"]
+    col = {n: i for i, n in enumerate(names)}
+    ops = pd.read_parquet(root / "raw" / "operators.parquet")
+    attrs = {(g, i): json.loads(a or "{}") for g, i, a in zip(ops.graph_id, ops["idx"], ops["attrs"])}
+    data = {d.graph_id: d for s in SPLITS for d in YoungerDataset(root, split=s, log=False)}
+    # a grouped 3x3 Conv: its own values in its own row
+    convs = ops[ops.op_type == "Conv"].sort_values(["graph_id", "idx"])
+    g, i = next((g, i) for g, i in zip(convs.graph_id, convs["idx"]) if g in data
+                and attrs[(g, i)].get("group", 1) > 1 and attrs[(g, i)].get("kernel_shape") == [3, 3])
+    conv, row = attrs[(g, i)], data[g].x_attr[i]
+    assert data[g].x_attr.dtype == torch.float32 and data[g].x_attr.shape == (data[g].num_nodes, len(names))
+    assert row[col["group.present"]] == 1 and row[col["group"]] == conv["group"]
+    assert (row[col["kernel_shape.present"]], row[col["kernel_shape.0"]], row[col["kernel_shape.1"]],
+            row[col["kernel_shape.2"]]) == (1, 3, 3, 0)
+    assert [float(row[col[f"strides.{k}"]]) for k in range(2)] == conv["strides"]
+    assert [float(row[col[f"pads.{k}"]]) for k in range(6)] == conv["pads"] + [0] * (6 - len(conv["pads"]))
+    assert row[col["perm.present"]] == row[col["perm.len"]] == row[col["epsilon.present"]] == row[col["epsilon"]] == 0
+    # every node: the present flags are exactly the listed attributes its JSON has, absent ones all zero
+    attribute = [n.split(".")[0] for n in names]  # the attribute of each column
+    flags = [i for i, n in enumerate(names) if n.endswith(".present")]
+    for gid, d in data.items():
+        has = np.array([[a in attrs[(gid, idx)] for a in attribute] for idx in range(d.num_nodes)])
+        x = d.x_attr.numpy()
+        assert np.array_equal(x[:, flags], has[:, flags].astype(np.float32)), gid
+        assert not x[~has].any(), gid
+    # every task: [num_nodes, F]; operator items hide the boundary nodes' attributes
+    for task in ("graph", "operator"):
+        for d in YoungerDataset(disk[task], split="train", log=False):
+            assert d.x_attr.shape == (d.num_nodes, len(names)) and d.x_attr.dtype == torch.float32
+            if task == "operator":
+                assert not d.x_attr[d.boundary_mask].any()
+                assert torch.equal(d.x_attr[~d.boundary_mask], data[d.graph_id].x_attr[d.node_idx[~d.boundary_mask]])
+            else:
+                assert torch.equal(d.x_attr, data[d.graph_id].x_attr)
+
+
+def test_attr_feature_layout() -> None:
+    from younger_graph.export.features import FEATURE_NAMES, featurise
+
+    col = {n: i for i, n in enumerate(FEATURE_NAMES)}
+    row = featurise('{"auto_pad":"SAME_UPPER","dilations":[1,1],"group":4,"kernel_shape":[3,3],"strides":[2,2]}')
+    expected = {"group.present": 1, "group": 4, "kernel_shape.present": 1, "kernel_shape.0": 3, "kernel_shape.1": 3,
+                "strides.present": 1, "strides.0": 2, "strides.1": 2, "dilations.present": 1, "dilations.0": 1,
+                "dilations.1": 1, "auto_pad.present": 1, "auto_pad": 1}
+    assert {n: float(row[i]) for n, i in col.items() if row[i] != 0} == expected
+    row = featurise('{"alpha":"NaN","perm":[0,2,3,1],"axes":{"len":2000,"sha256":"x","truncated":[0,1]}}')
+    assert (row[col["alpha.present"]], row[col["alpha"]]) == (1, 0)  # not a finite number: 0
+    assert (row[col["perm.len"]], row[col["axes.len"]]) == (4, 2000)
+    assert not featurise("{}").any() and not featurise("").any()
+
+
+def test_dense_attr_features(db: Path, tmp_path: Path) -> None:
+    out = tmp_path / "dense"
+    with open_store(db) as store:
+        meta = export_dense(store, out, DenseOptions(max_nodes=120, attr_features=True))
+    z = np.load(out / "dense.npz")
+    names = meta["attr_features"]["names"]
+    x_attr, mask, node_idx, ids = z["X_attr"], z["mask"], z["node_idx"], z["graph_ids"].tolist()
+    assert x_attr.shape == (*mask.shape, len(names)) and x_attr.dtype == np.float32
+    assert not x_attr[~mask].any()
+    with open_store(db) as store:
+        export_pyg(store, tmp_path / "pyg", PygOptions(task="graph", target="num_operators", keep_unseen=True,
+                                                       attr_features=True))
+    rows = {d.graph_id: d.x_attr.numpy() for s in SPLITS for d in YoungerDataset(tmp_path / "pyg", split=s, log=False)}
+    for k, gid in enumerate(ids):  # position p holds operator node_idx[k, p]
+        n = int(mask[k].sum())
+        assert np.array_equal(x_attr[k, :n], rows[gid][node_idx[k, :n]])
+    assert torch.equal(torch.load(out / "dense.pt")["X_attr"], torch.from_numpy(x_attr))
+
+
+def test_cli_storage_and_attr_features(db: Path, tmp_path: Path) -> None:
+    import typer
+    from typer.testing import CliRunner
+
+    from younger_graph.export.command import register
+
+    app = typer.Typer()
+    register(app)
+    runner = CliRunner()
+    out = tmp_path / "ds"
+    r = runner.invoke(app, ["export", "pyg", "--db", str(db), "--task", "link", "--vocab", "noattrs", "--storage",
+                            "disk", "--attr-features", "--out", str(out), "--format", "json"])
+    assert r.exit_code == 0, r.output
+    meta = json.loads(r.output)
+    assert meta["options"]["storage"] == "disk" and meta["options"]["attr_features"] is True
+    assert meta["data_fields"]["x_attr"].startswith("FloatTensor") and meta["attr_features"]["size"] > 20
+    assert (out / "processed" / "ondisk" / "train.db").exists() and not (out / "processed" / "train.pt").exists()
+    r = runner.invoke(app, ["export", "pyg", "--db", str(db), "--storage", "cloud", "--out", str(tmp_path / "e")])
+    assert r.exit_code != 0 and "--storage" in str(r.exception or r.output)
+    r = runner.invoke(app, ["export", "dense", "--db", str(db), "--max-nodes", "50", "--attr-features",
+                            "--out", str(tmp_path / "d"), "--format", "json"])
+    assert r.exit_code == 0, r.output
+    assert "X_attr" in json.loads(r.output)["shapes"]
+
+
 # -- Neo4j ----------------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def small(frames: dict[str, pd.DataFrame], tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
@@ -606,7 +807,7 @@ def test_neo4j_export_equals_embedded(small: tuple[Path, Path], tmp_path: Path) 
 # -- benchmark smoke ------------------------------------------------------------------------------
 @pytest.mark.slow
 def test_export_benchmark_quick(db: Path, tmp_path: Path) -> None:
-    """benchmarks/export.py runs (link and dense in child processes) and reports its ratios; memory
+    """benchmarks/export.py runs (link, link on disk and dense in child processes) and reports its ratios; memory
     figures are reported, never asserted."""
     from conftest import cli_env
 
@@ -615,8 +816,9 @@ def test_export_benchmark_quick(db: Path, tmp_path: Path) -> None:
                         "--json", str(out)], capture_output=True, text=True, env=cli_env(), timeout=300)
     assert r.returncode == 0, r.stderr[-3000:]
     result = json.loads(out.read_text())
-    assert result["benchmark"] == "export" and set(result["results"]) == {"link", "dense"}
-    for task in ("link", "dense"):
+    assert result["benchmark"] == "export" and set(result["results"]) == {"link", "link-disk", "dense"}
+    assert result["results"]["link-disk"]["peak_over_memory_storage"] > 0
+    for task in ("link", "link-disk", "dense"):
         row = result["results"][task]
         assert row["tensor_bytes"] > 0 and row["peak_rss_mb"] >= row["baseline_mb"] > 0
         assert {"peak_over_tensors", "increase_over_tensors", "target_bytes", "met"} <= set(row)

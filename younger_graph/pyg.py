@@ -13,18 +13,24 @@ and `raw/export.json` the export options; `processed/{train,val,test}.pt` are th
 of processed/, `vocab.json`, `targets.json` and `meta.json` from raw/ in one call (pass
 `force_reload=True` to redo it). See docs/export.md for the Data fields of each task.
 
+`YoungerOnDiskDataset` is the same split as an `OnDiskDataset` (for exports larger than memory):
+`processed/ondisk/{train,val,test}.db`, SQLite tables of typed columns (`processed/ondisk/schema.json`)
+written from the same raw/ in batches of Data objects, with identical items.
+
 This module needs torch_geometric (`pip install 'younger-graph[pyg]'`); the rest of the package does not.
 """
 
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 try:
-    from torch_geometric.data import InMemoryDataset
+    import torch
+    from torch_geometric.data import Data, InMemoryDataset, OnDiskDataset, SQLiteDatabase
 except ImportError as exc:  # pragma: no cover - depends on the environment
     raise ImportError("younger_graph.pyg needs torch_geometric: pip install 'younger-graph[pyg]'") from exc
 
@@ -32,41 +38,29 @@ from younger_graph.export.pyg import Builder
 from younger_graph.export.source import Progress
 from younger_graph.export.vocab import SPLITS, Vocab
 
-__all__ = ["SPLITS", "YoungerDataset"]
+__all__ = ["SPLITS", "YoungerDataset", "YoungerOnDiskDataset"]
+
+ONDISK_DIR = "ondisk"  # processed/ondisk/: the on-disk splits, apart from the InMemoryDataset files
+TABLE = "data"  # the SQLite table of every split database
+INSERT_BATCH = 1_000  # Data objects per multi_insert while writing a split database, at most...
+INSERT_BYTES = 32 * 2**20  # ...and pending tensor bytes (all splits) flushed at about this (graphs: 3 to 100k+ nodes)
 
 
-class YoungerDataset(InMemoryDataset):
-    """One split (`train`, `val` or `test`) of an exported dataset folder."""
+class ExportFolder:
+    """The JSON files beside raw/ and processed/, shared by both dataset classes."""
 
-    def __init__(self, root: str | Path, split: str = "train", transform: Callable | None = None,
-                 pre_transform: Callable | None = None, pre_filter: Callable | None = None, *, log: bool = True,
-                 force_reload: bool = False, on_progress: Progress | None = None) -> None:
-        if split not in SPLITS:
-            raise ValueError(f"split must be one of {', '.join(SPLITS)}, not {split!r}")
-        self.split = split
-        self._on_progress = on_progress
-        super().__init__(str(root), transform, pre_transform, pre_filter, log=log, force_reload=force_reload)
-        self.load(self.processed_paths[SPLITS.index(split)])
+    root: str
 
     @property
     def raw_file_names(self) -> list[str]:
         return ["export.json", "graphs.parquet", "operators.parquet", "flows.parquet"]
 
-    @property
-    def processed_file_names(self) -> list[str]:
-        return [f"{s}.pt" for s in SPLITS]
-
     def download(self) -> None:
-        if all(Path(path).exists() for path in self.processed_paths):  # shipped without raw/: fine to load
-            return
-        raise FileNotFoundError(f"{self.raw_dir} holds no export: write one with "
+        if all(Path(path).exists() for path in self.processed_paths):  # type: ignore[attr-defined]
+            return  # shipped without raw/: fine to load
+        raise FileNotFoundError(f"{Path(self.root) / 'raw'} holds no export: write one with "
                                 f"`younger-graph export pyg --db DB --task TASK --out {self.root}`")
 
-    def process(self) -> None:
-        process(self.root, self.processed_paths, pre_transform=self.pre_transform, pre_filter=self.pre_filter,
-                on_progress=self._on_progress)
-
-    # -- the folder's JSON files ----------------------------------------------------------------
     @property
     def vocab(self) -> Vocab:
         return Vocab.load(Path(self.root) / "vocab.json")
@@ -84,12 +78,88 @@ class YoungerDataset(InMemoryDataset):
     def num_tokens(self) -> int:
         return len(self.vocab)
 
+    @property
+    def attr_feature_names(self) -> list[str] | None:
+        """The columns of `x_attr` (None when the export has no --attr-features)."""
+        features = self.meta.get("attr_features")
+        return features["names"] if features else None
+
+
+def _check_split(split: str) -> str:
+    if split not in SPLITS:
+        raise ValueError(f"split must be one of {', '.join(SPLITS)}, not {split!r}")
+    return split
+
+
+class YoungerDataset(ExportFolder, InMemoryDataset):
+    """One split (`train`, `val` or `test`) of an exported dataset folder."""
+
+    def __init__(self, root: str | Path, split: str = "train", transform: Callable | None = None,
+                 pre_transform: Callable | None = None, pre_filter: Callable | None = None, *, log: bool = True,
+                 force_reload: bool = False, on_progress: Progress | None = None) -> None:
+        self.split = _check_split(split)
+        self._on_progress = on_progress
+        super().__init__(str(root), transform, pre_transform, pre_filter, log=log, force_reload=force_reload)
+        self.load(self.processed_paths[SPLITS.index(split)])
+
+    @property
+    def processed_file_names(self) -> list[str]:
+        return [f"{s}.pt" for s in SPLITS]
+
+    def process(self) -> None:
+        process(self.root, self.processed_paths, pre_transform=self.pre_transform, pre_filter=self.pre_filter,
+                on_progress=self._on_progress)
+
+
+class YoungerOnDiskDataset(ExportFolder, OnDiskDataset):
+    """One split of an exported dataset folder as an `OnDiskDataset`: items are read from
+    processed/ondisk/{split}.db (SQLite) when accessed, so the split never has to fit in memory.
+
+    Built from raw/ on first use (all three splits, like `YoungerDataset`); the items equal
+    `YoungerDataset`'s, index for index. `pre_filter` applies at processing; PyG's OnDiskDataset
+    has no `pre_transform`."""
+
+    def __init__(self, root: str | Path, split: str = "train", transform: Callable | None = None,
+                 pre_filter: Callable | None = None, *, log: bool = True, force_reload: bool = False,
+                 on_progress: Progress | None = None) -> None:
+        self.split = _check_split(split)
+        self._on_progress = on_progress
+        if force_reload:
+            shutil.rmtree(Path(root) / "processed" / ONDISK_DIR, ignore_errors=True)
+        super().__init__(str(root), transform, pre_filter, backend="sqlite", log=log)
+        self.schema = load_schema(Path(self.processed_dir) / "schema.json", split)
+
+    @property
+    def processed_dir(self) -> str:
+        return str(Path(self.root) / "processed" / ONDISK_DIR)
+
+    @property
+    def processed_file_names(self) -> list[str]:
+        return [f"{s}.db" for s in SPLITS]
+
+    @property
+    def db(self) -> SQLiteDatabase:
+        """This split's database (opened on first use)."""
+        if self._db is None:
+            path = self.processed_paths[SPLITS.index(self.split)]
+            self._db = SQLiteDatabase(path, name=TABLE, schema=self.schema)
+            self._numel = len(self._db)
+        return self._db  # type: ignore[return-value]
+
+    def process(self) -> None:
+        process_ondisk(self.root, self.processed_paths, pre_filter=self.pre_filter, on_progress=self._on_progress)
+
+    def serialize(self, data: Data) -> dict[str, Any]:
+        return {key: data[key] for key in self.schema}
+
+    def deserialize(self, row: dict[str, Any]) -> Data:
+        return Data(**row)
+
 
 def process(root: str | Path, processed_paths: list[str] | None = None, *, pre_transform: Callable | None = None,
             pre_filter: Callable | None = None, on_progress: Progress | None = None) -> None:
     """Build processed/{train,val,test}.pt, vocab.json, targets.json and meta.json from raw/ (what
     `YoungerDataset.process()` does), without loading a split afterwards: the export calls this."""
-    from torch_geometric.data import Data
     from torch_geometric.data.dataset import _repr
     from torch_geometric.io import fs
 
@@ -124,3 +194,106 @@ def process(root: str | Path, processed_paths: list[str] | None = None, *, pre_t
         processed = Path(paths[0]).parent
         fs.torch_save(_repr(pre_transform), str(processed / "pre_transform.pt"))
         fs.torch_save(_repr(pre_filter), str(processed / "pre_filter.pt"))
+
+
+# -- on disk ----------------------------------------------------------------------------------------
+def data_schema(meta: dict[str, Any], split: str) -> dict[str, Any]:
+    """Column → type of a split database, from meta.json: tensors as {"dtype", "size"} (stored as raw
+    bytes), strings as "str". The fields of `Builder.data` for the task and split."""
+    task, options = meta["task"], meta["options"]
+    schema: dict[str, Any] = {"x": ("int64", [-1])}
+    if options.get("attr_features"):
+        schema["x_attr"] = ("float32", [-1, meta["attr_features"]["size"]])
+    schema.update(edge_index=("int64", [2, -1]), edge_attr=("int64", [-1, 2]), graph_id="str")
+    if task == "link" and split != "train":
+        schema["neg_edge_index"] = ("int64", [2, -1])
+    if task == "graph":
+        schema["y"] = ("int64" if meta["target"]["kind"] == "class" else "float32", [-1])
+    if task == "operator":
+        schema.update(y=("int64", [-1]), boundary_mask=("bool", [-1]), node_idx=("int64", [-1]), community_id="str")
+    return {k: v if v == "str" else {"dtype": v[0], "size": v[1]} for k, v in schema.items()}
+
+
+def _torch_schema(schema: dict[str, Any]) -> dict[str, Any]:
+    """schema.json's types as SQLiteDatabase takes them (torch dtypes, size tuples, `str`)."""
+    return {k: str if v == "str" else {"dtype": getattr(torch, v["dtype"]), "size": tuple(v["size"])}
+            for k, v in schema.items()}
+
+
+def load_schema(path: Path, split: str) -> dict[str, Any]:
+    return _torch_schema(json.loads(path.read_text(encoding="utf-8"))["splits"][split])
+
+
+def process_ondisk(root: str | Path, processed_paths: list[str] | None = None, *, pre_filter: Callable | None = None,
+                   on_progress: Progress | None = None, batch_size: int = INSERT_BATCH) -> None:
+    """Build processed/ondisk/{train,val,test}.db (+ schema.json), vocab.json, targets.json and meta.json
+    from raw/ (what `YoungerOnDiskDataset.process()` does). Data objects go to the databases
+    `batch_size` (or ~INSERT_BYTES) at a time; whole-graph tasks read their edges from raw/flows.parquet
+    as they go."""
+    from torch_geometric.data.dataset import _repr
+    from torch_geometric.io import fs
+
+    root = Path(root)
+    folder = root / "processed" / ONDISK_DIR
+    paths = [Path(p) for p in processed_paths or [str(folder / f"{s}.db") for s in SPLITS]]
+    paths[0].parent.mkdir(parents=True, exist_ok=True)
+    builder = Builder(root, stream_edges=True)
+    meta = builder.write_json()
+    schemas = {s: data_schema(meta, s) for s in SPLITS}
+    (paths[0].parent / "schema.json").write_text(json.dumps({"table": TABLE, "splits": schemas}, indent=1) + "\n",
+                                                 encoding="utf-8")
+    partial = [p.with_name(p.name + ".partial") for p in paths]  # renamed once complete: never half a split
+    for p in [*paths, *partial]:
+        p.unlink(missing_ok=True)
+    try:
+        _write_databases(builder, partial, schemas, pre_filter, on_progress, batch_size)
+    except BaseException:
+        for p in partial:
+            p.unlink(missing_ok=True)
+        raise
+    for tmp, path in zip(partial, paths):
+        tmp.rename(path)
+    if processed_paths is None:  # as Dataset._process leaves them, so a later load does not reprocess or warn
+        fs.torch_save(_repr(None), str(folder / "pre_transform.pt"))
+        fs.torch_save(_repr(pre_filter), str(folder / "pre_filter.pt"))
+
+
+def _write_databases(builder: Builder, paths: list[Path], schemas: dict[str, dict[str, Any]],
+                     pre_filter: Callable | None, on_progress: Progress | None, batch_size: int) -> None:
+    dbs = [SQLiteDatabase(str(p), name=TABLE, schema=_torch_schema(schemas[s])) for p, s in zip(paths, SPLITS)]
+    pending: list[list[dict[str, Any]]] = [[] for _ in SPLITS]
+    pending_bytes = 0
+    written = [0 for _ in SPLITS]
+    total = sum(builder.stats["items"].values())
+
+    def flush(*labels: int) -> None:
+        nonlocal pending_bytes
+        for label in labels:
+            rows = pending[label]
+            if rows:
+                dbs[label].multi_insert(range(written[label], written[label] + len(rows)), rows)
+            written[label] += len(rows)
+            rows.clear()
+        pending_bytes = sum(_nbytes(row) for rows in pending for row in rows)
+        if on_progress:
+            on_progress("writing splits", sum(written), total)
+
+    try:
+        for label, data in builder.stream():
+            if pre_filter is not None and not pre_filter(data):
+                continue
+            row = {key: data[key] for key in schemas[SPLITS[label]]}
+            pending[label].append(row)
+            pending_bytes += _nbytes(row)
+            if len(pending[label]) >= batch_size:
+                flush(label)
+            elif pending_bytes >= INSERT_BYTES:
+                flush(*range(len(SPLITS)))
+        flush(*range(len(SPLITS)))
+    finally:
+        for db in dbs:
+            db.close()
+
+
+def _nbytes(row: dict[str, Any]) -> int:
+    return sum(v.nbytes for v in row.values() if isinstance(v, torch.Tensor))

@@ -29,6 +29,9 @@ def register(app: Any) -> None:
     MinCountOption = Annotated[int, typer.Option("--min-count", help="Tokens seen fewer times (in the training "
                                                                      "split) become <unk>.")]
     FormatOption = Annotated[str, typer.Option("--format", "-f", help="Summary as table | json.")]
+    AttrFeaturesOption = Annotated[bool, typer.Option(
+        "--attr-features", help="Add numeric attribute features per node (kernel_shape, strides, pads, group, "
+                                "axis...; column names in meta.json attr_features).")]
 
     def selection(query: str | None, param: list[str] | None, where: str | None) -> Any:
         from younger_graph.export.source import Selection
@@ -79,19 +82,26 @@ def register(app: Any) -> None:
                                             "(`younger-graph communities --method ...`).")] = "cnm",
         keep_unseen: Annotated[bool, typer.Option("--keep-unseen", help="Keep val/test items with op types unseen "
                                                   "in training (as <unk>) instead of removing them.")] = False,
+        storage: Annotated[str, typer.Option("--storage", help="memory: processed/{split}.pt for YoungerDataset "
+                                             "(InMemoryDataset) | disk: processed/ondisk/{split}.db for "
+                                             "YoungerOnDiskDataset (OnDiskDataset, exports larger than "
+                                             "memory).")] = "memory",
+        attr_features: AttrFeaturesOption = False,
         fmt: FormatOption = "table",
         username: UserOption = None,
         password: PasswordOption = None,
     ) -> None:
         """A PyTorch Geometric dataset folder: link prediction, operator (community boundary) prediction or
-        graph-level targets, split 8:1:1 (load with younger_graph.pyg.YoungerDataset)."""
+        graph-level targets, split 8:1:1 (load with younger_graph.pyg.YoungerDataset, or YoungerOnDiskDataset
+        with --storage disk)."""
         from younger_graph.export.pyg import PygOptions, build_processed, write_raw
         from younger_graph.export.vocab import parse_split
 
         try:
             options = PygOptions(task=task, view=vocab, min_count=min_count, split=parse_split(split), seed=seed,
-                                 target=target, target_kind=target_kind, method=method, keep_unseen=keep_unseen)
-        except ValueError as exc:
+                                 target=target, target_kind=target_kind, method=method, keep_unseen=keep_unseen,
+                                 storage=storage, attr_features=attr_features).check()
+        except ValueError as exc:  # ExportError included
             raise CLIError(str(exc)) from None
         sel = selection(query, param, where)
         with _open(db, False, username, password) as store:
@@ -104,7 +114,8 @@ def register(app: Any) -> None:
         removed = c.get("removed_unseen", {})
         typer.echo(f"{task}: train {c['items']['train']}, val {c['items']['val']}, test {c['items']['test']} "
                    f"(removed for unseen op types: val {removed.get('val', 0)}, test {removed.get('test', 0)}); "
-                   f"vocabulary {c['vocab_size']} tokens; {c['graphs']} graphs read → {out}")
+                   f"vocabulary {c['vocab_size']} tokens; {c['graphs']} graphs read → {out}"
+                   + (" (on disk: processed/ondisk/)" if storage == "disk" else ""))
 
     @export_app.command("dense")
     def dense(
@@ -119,6 +130,7 @@ def register(app: Any) -> None:
         query: QueryOption = None,
         param: ParamOption = None,
         where: WhereOption = None,
+        attr_features: AttrFeaturesOption = False,
         fmt: FormatOption = "table",
         username: UserOption = None,
         password: PasswordOption = None,
@@ -127,7 +139,7 @@ def register(app: Any) -> None:
         A [G,N,N] in topological order, node mask [G,N]."""
         from younger_graph.export.dense import DenseOptions, export_dense
 
-        options = DenseOptions(max_nodes=max_nodes, view=vocab, min_count=min_count)
+        options = DenseOptions(max_nodes=max_nodes, view=vocab, min_count=min_count, attr_features=attr_features)
         sel = selection(query, param, where)
         with _open(db, False, username, password) as store:
             meta = run_export(lambda cb: export_dense(store, out, options, sel, on_progress=cb))

@@ -11,7 +11,9 @@ N = max_nodes and V the vocabulary size:
   self-loops) are dropped and counted in meta.json;
 - `mask` [G, N] bool: real nodes (positions < the graph's node count);
 - `node_idx` [G, N] int32: the operator idx at each position, -1 on padding;
-- `graph_ids` [G]: the graphs, sorted.
+- `graph_ids` [G]: the graphs, sorted;
+- `X_attr` [G, N, F] float32 (with `attr_features`): the attribute features of the node at each
+  position (export/features.py; zero on padding).
 
 Saved as `dense.npz` (numpy, no pickle: X, A, mask, node_idx, graph_ids) and `dense.pt` (a dict
 of the same tensors plus the graph_ids list; written when torch is installed), beside `vocab.json`
@@ -29,6 +31,8 @@ from typing import Any
 
 import numpy as np
 
+from younger_graph.export.features import AttrTable
+from younger_graph.export.features import describe as describe_attr_features
 from younger_graph.export.source import (
     ExportError,
     Progress,
@@ -50,6 +54,7 @@ class DenseOptions:
     max_nodes: int = 300
     view: str = "noattrs"
     min_count: int = 1
+    attr_features: bool = False  # X_attr [G, N, F]: attribute features per position
 
     def check(self) -> DenseOptions:
         if self.max_nodes < 1:
@@ -108,7 +113,9 @@ def export_dense(store: Store, out: str | Path, options: DenseOptions | None = N
                               "skipped_empty": int((graphs["num_nodes"] <= 0).sum())}
     graphs = graphs[fits].reset_index(drop=True)
     table = TokenTable(options.view)
+    attr_table = AttrTable() if options.attr_features else None
     kept: list[tuple[str, np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []  # id, order, codes, fwd src/dst
+    attr_codes: list[np.ndarray] = []  # per kept graph, in `order`
     dropped_edges = graphs_with_dropped = edges_total = 0
     done = 0
     if on_progress:
@@ -140,6 +147,8 @@ def export_dense(store: Store, out: str | Path, options: DenseOptions | None = N
             codes = table.encode(o["op_type"].tolist(), o["domain"].tolist(),
                                  o["attrs"].tolist() if options.view == "attrs" else None)
             kept.append((gid, order, codes[order], pos[src[forward]], pos[dst[forward]]))
+            if attr_table is not None:
+                attr_codes.append(attr_table.encode(o["attrs"].tolist())[order])
         done += len(ids)
         if on_progress:
             on_progress("reading graphs", done, len(graphs))
@@ -159,8 +168,10 @@ def export_dense(store: Store, out: str | Path, options: DenseOptions | None = N
         node_idx[g, :n] = order
     graph_ids = [k[0] for k in kept]
     del kept, all_codes
-    np.savez(out / "dense.npz", X=x, A=a, mask=mask, node_idx=node_idx, graph_ids=np.array(graph_ids, dtype=str))
-    wrote_pt = _save_torch(out / "dense.pt", x, a, mask, node_idx, graph_ids, options.view)
+    extra = {"X_attr": _attr_tensor(attr_table, attr_codes, n_max)} if attr_table is not None else {}
+    np.savez(out / "dense.npz", X=x, A=a, mask=mask, node_idx=node_idx, graph_ids=np.array(graph_ids, dtype=str),
+             **extra)
+    wrote_pt = _save_torch(out / "dense.pt", x, a, mask, node_idx, graph_ids, options.view, extra)
     vocab.save(out / "vocab.json")
     counts.update({"graphs": g_count, "edges": edges_total, "dropped_backward_edges": dropped_edges,
                    "graphs_with_dropped_edges": graphs_with_dropped, "vocab_size": v_size,
@@ -172,11 +183,14 @@ def export_dense(store: Store, out: str | Path, options: DenseOptions | None = N
         "store": {"backend": store.backend, "location": store.location, "fingerprint": store_fingerprint(store)},
         "fingerprint": _fingerprint(graph_ids, x, a),
         "counts": counts,
-        "shapes": {"X": list(x.shape), "A": list(a.shape), "mask": list(mask.shape), "node_idx": list(node_idx.shape)},
+        "shapes": {"X": list(x.shape), "A": list(a.shape), "mask": list(mask.shape), "node_idx": list(node_idx.shape),
+                   **{k: list(v.shape) for k, v in extra.items()}},
         "files": ["dense.npz", *(["dense.pt"] if wrote_pt else []), "vocab.json", "meta.json"],
         "exported_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "versions": backend_versions(store),
     }
+    if attr_table is not None:
+        meta["attr_features"] = describe_attr_features()
     (out / "meta.json").write_text(json.dumps(meta, indent=2, default=str) + "\n", encoding="utf-8")
     return meta
 
@@ -192,8 +206,17 @@ def _fingerprint(graph_ids: list[str], x: np.ndarray, a: np.ndarray) -> str:
     return h.hexdigest()
 
 
+def _attr_tensor(table: AttrTable, codes: list[np.ndarray], n_max: int) -> np.ndarray:
+    """X_attr [G, N, F]: the features of each graph's nodes in their dense order, zero on padding."""
+    matrix = table.matrix()
+    out = np.zeros((len(codes), n_max, matrix.shape[1]), dtype=np.float32)
+    for g, rows in enumerate(codes):
+        out[g, :len(rows)] = matrix[rows]
+    return out
+
+
 def _save_torch(path: Path, x: np.ndarray, a: np.ndarray, mask: np.ndarray, node_idx: np.ndarray,
-                graph_ids: list[str], view: str) -> bool:
+                graph_ids: list[str], view: str, extra: dict[str, np.ndarray]) -> bool:
     try:
         import torch
     except ImportError:
@@ -201,5 +224,6 @@ def _save_torch(path: Path, x: np.ndarray, a: np.ndarray, mask: np.ndarray, node
             path.unlink()
         return False
     torch.save({"X": torch.from_numpy(x), "A": torch.from_numpy(a), "mask": torch.from_numpy(mask),
-                "node_idx": torch.from_numpy(node_idx), "graph_ids": list(graph_ids), "view": view}, path)
+                "node_idx": torch.from_numpy(node_idx), "graph_ids": list(graph_ids), "view": view,
+                **{k: torch.from_numpy(v) for k, v in extra.items()}}, path)
     return True

@@ -8,7 +8,9 @@ Two stages, so that `processed/` can always be rebuilt from `raw/` alone:
 2. `Builder` (run by `younger_graph.pyg.YoungerDataset.process()`) reads `raw/` into flat numpy
    arrays, splits, builds the vocabulary on the training split, removes validation/test items with
    op types never seen in training, writes `vocab.json` / `targets.json` / `meta.json`, and yields
-   one `torch_geometric.data.Data` per item and split.
+   one `torch_geometric.data.Data` per item and split. For the on-disk dataset
+   (`younger_graph.pyg.YoungerOnDiskDataset`) the whole-graph tasks keep no flat edge arrays: the
+   edges are read from raw/flows.parquet chunk by chunk while the Data objects are written.
 
 Node i of every graph is operator idx i (`x[i]` is its token index; `edge_index` uses the same
 numbering). torch and torch_geometric are imported only by the functions that build tensors.
@@ -32,6 +34,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from younger_graph.export.features import AttrTable
+from younger_graph.export.features import describe as describe_attr_features
 from younger_graph.export.source import (
     ExportError,
     Progress,
@@ -63,6 +67,7 @@ FORMAT = "younger-graph-pyg/1"
 TASKS = ("link", "operator", "graph")
 TARGET_KINDS = ("auto", "class", "float")
 COMMUNITY_METHODS = ("cnm", "louvain", "wcc")
+STORAGES = ("memory", "disk")  # processed/{split}.pt (InMemoryDataset) | processed/ondisk/{split}.db (OnDiskDataset)
 IGNORE_INDEX = -100  # y of the operator task on non-boundary nodes (torch's cross_entropy ignore_index)
 RAW_FILES = {"link": ["graphs", "operators", "flows"], "graph": ["graphs", "operators", "flows", "targets"],
              "operator": ["graphs", "operators", "flows", "communities", "members"]}
@@ -79,6 +84,8 @@ class PygOptions:
     target_kind: str = "auto"  # graph task: auto | class | float
     method: str = "cnm"  # operator task: which stored communities
     keep_unseen: bool = False  # keep val/test items with op types unseen in training (they map to <unk>)
+    storage: str = "memory"  # which processed/ the export builds (both can be built later from raw/)
+    attr_features: bool = False  # x_attr: numeric attribute features per node (export/features.py)
 
     def check(self) -> PygOptions:
         if self.task not in TASKS:
@@ -99,6 +106,8 @@ class PygOptions:
             raise ExportError("--split expects three non-negative ratios such as 8:1:1")
         if self.min_count < 1:
             raise ExportError("--min-count must be at least 1")
+        if self.storage not in STORAGES:
+            raise ExportError(f"--storage must be one of {', '.join(STORAGES)}, not {self.storage!r}")
         return self
 
 
@@ -116,12 +125,21 @@ def export_pyg(store: Store, out: str | Path, options: PygOptions, selection: Se
     return build_processed(out, on_progress)
 
 
-def build_processed(out: str | Path, on_progress: Progress | None = None) -> dict[str, Any]:
-    """processed/, vocab.json, targets.json and meta.json from out/raw/; returns meta.json's content."""
-    release_memory()
-    from younger_graph.pyg import process
+def build_processed(out: str | Path, on_progress: Progress | None = None,
+                    storage: str | None = None) -> dict[str, Any]:
+    """processed/, vocab.json, targets.json and meta.json from out/raw/; returns meta.json's content.
 
-    process(out, on_progress=on_progress)
+    `storage` (default: the export's `--storage`): `memory` writes processed/{split}.pt, `disk`
+    processed/ondisk/{split}.db."""
+    release_memory()
+    from younger_graph.pyg import process, process_ondisk
+
+    if storage is None:
+        params = json.loads((Path(out) / "raw" / "export.json").read_text(encoding="utf-8"))
+        storage = params.get("options", {}).get("storage", "memory")
+    if storage not in STORAGES:
+        raise ExportError(f"storage must be one of {', '.join(STORAGES)}, not {storage!r}")
+    (process_ondisk if storage == "disk" else process)(out, on_progress=on_progress)
     return json.loads((Path(out) / "meta.json").read_text(encoding="utf-8"))
 
 
@@ -204,16 +222,20 @@ class GraphArrays:
     node_ptr: np.ndarray
     edge_ptr: np.ndarray
     codes: np.ndarray  # int32 code into table.tokens per node
-    edge_index: np.ndarray  # int64 [2, E]: src, dst (the tensors' layout, so Data objects take views)
-    edge_attr: np.ndarray  # int64 [E, 2]: src_slot, dst_slot
+    edge_index: np.ndarray | None  # int64 [2, E]: src, dst (the tensors' layout, so Data objects take views)
+    edge_attr: np.ndarray | None  # int64 [E, 2]: src_slot, dst_slot; both None: edges not held (streamed)
     table: TokenTable
+    attr_codes: np.ndarray | None = None  # --attr-features: int32 row of attr_table per node
+    attr_table: np.ndarray | None = None  # float32 [distinct attrs, F]
 
     @property
     def src(self) -> np.ndarray:
+        assert self.edge_index is not None
         return self.edge_index[0]
 
     @property
     def dst(self) -> np.ndarray:
+        assert self.edge_index is not None
         return self.edge_index[1]
 
     @property
@@ -226,6 +248,11 @@ class GraphArrays:
 
     def row_of(self) -> dict[str, int]:
         return {g: i for i, g in enumerate(self.ids)}
+
+    def attr_rows(self, nodes: np.ndarray | slice) -> np.ndarray:
+        """float32 [n, F]: the attribute features of the given flat node positions."""
+        assert self.attr_codes is not None and self.attr_table is not None
+        return self.attr_table[self.attr_codes[nodes]]
 
 
 def _rows_for(graph_ids: pa.Array | pa.ChunkedArray, row_of: dict[str, int], what: str) -> np.ndarray:
@@ -240,7 +267,9 @@ def _rows_for(graph_ids: pa.Array | pa.ChunkedArray, row_of: dict[str, int], wha
     return lookup[enc.indices.to_numpy(zero_copy_only=False)]
 
 
-def read_arrays(raw: Path, view: str, batch_rows: int = 100_000) -> GraphArrays:
+def read_arrays(raw: Path, view: str, batch_rows: int = 100_000, *, attr_features: bool = False,
+                edges: bool = True) -> GraphArrays:
+    """raw/ as flat arrays; `edges=False` leaves the flows on disk (read later with `flow_chunks`)."""
     graphs = pq.read_table(raw / "graphs.parquet")
     ids = graphs.column("graph_id").to_pylist()
     if ids != sorted(ids) or len(set(ids)) != len(ids):
@@ -250,8 +279,11 @@ def read_arrays(raw: Path, view: str, batch_rows: int = 100_000) -> GraphArrays:
     edge_ptr = np.concatenate([[0], np.cumsum(graphs.column("num_edges").to_numpy())]).astype(np.int64)
     table = TokenTable(view)
     codes = np.empty(int(node_ptr[-1]), dtype=np.int32)
+    attrs = AttrTable() if attr_features else None
+    attr_codes = np.empty(len(codes), dtype=np.int32) if attrs else None
     pos = 0
-    columns = ["graph_id", "idx", "op_type", "domain"] + (["attrs"] if view == "attrs" else [])
+    with_attrs = view == "attrs" or attr_features
+    columns = ["graph_id", "idx", "op_type", "domain"] + (["attrs"] if with_attrs else [])
     for batch in pq.ParquetFile(raw / "operators.parquet").iter_batches(batch_size=batch_rows, columns=columns):
         n = batch.num_rows
         if pos + n > len(codes):
@@ -263,14 +295,33 @@ def read_arrays(raw: Path, view: str, batch_rows: int = 100_000) -> GraphArrays:
                               "(operator idx must be contiguous within a graph)")
         codes[pos:pos + n] = table.encode(batch.column("op_type"), batch.column("domain"),
                                           batch.column("attrs") if view == "attrs" else None)
+        if attrs is not None and attr_codes is not None:
+            attr_codes[pos:pos + n] = attrs.encode(batch.column("attrs"))
         pos += n
     if pos != len(codes):
         raise ExportError("raw/operators.parquet has fewer rows than raw/graphs.parquet counts")
+    arrays = GraphArrays(ids, node_ptr, edge_ptr, codes, None, None, table, attr_codes,
+                         attrs.matrix() if attrs else None)
+    if edges:
+        n_edges = int(edge_ptr[-1])
+        arrays.edge_index = np.empty((2, n_edges), dtype=np.int64)
+        arrays.edge_attr = np.empty((n_edges, 2), dtype=np.int64)
+        pos = 0
+        for ei, ea in flow_chunks(raw, arrays, batch_rows):
+            arrays.edge_index[:, pos:pos + len(ea)] = ei
+            arrays.edge_attr[pos:pos + len(ea)] = ea
+            pos += len(ea)
+    return arrays
+
+
+def flow_chunks(raw: Path, arrays: GraphArrays, batch_rows: int = 100_000) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """raw/flows.parquet in order, chunk by chunk: (edge_index int64 [2, n], edge_attr int64 [n, 2]),
+    checked against the graphs and node counts of `arrays` (the last check once every row is read)."""
+    edge_ptr = arrays.edge_ptr
     n_edges = int(edge_ptr[-1])
-    edge_index = np.empty((2, n_edges), dtype=np.int64)
-    edge_attr = np.empty((n_edges, 2), dtype=np.int64)
-    num_nodes = np.diff(node_ptr)
-    seen = np.zeros(len(ids), dtype=np.int64)
+    num_nodes = arrays.num_nodes
+    row_of = arrays.row_of()
+    seen = np.zeros(len(arrays.ids), dtype=np.int64)
     pos, last = 0, 0
     for batch in pq.ParquetFile(raw / "flows.parquet").iter_batches(batch_size=batch_rows):
         n = batch.num_rows
@@ -282,17 +333,46 @@ def read_arrays(raw: Path, view: str, batch_rows: int = 100_000) -> GraphArrays:
         if np.any(np.diff(rows) < 0) or rows[0] < last:
             raise ExportError("raw/flows.parquet is not grouped by graph in the order of raw/graphs.parquet")
         last = int(rows[-1])
-        seen += np.bincount(rows, minlength=len(ids))
-        for target, column in ((edge_index[0, pos:pos + n], "src"), (edge_index[1, pos:pos + n], "dst"),
-                               (edge_attr[pos:pos + n, 0], "src_slot"), (edge_attr[pos:pos + n, 1], "dst_slot")):
-            target[:] = batch.column(column).to_numpy(zero_copy_only=False)
-        ends = edge_index[:, pos:pos + n]
-        if ends.min() < 0 or np.any(ends >= num_nodes[rows]):
+        seen += np.bincount(rows, minlength=len(seen))
+        ei = np.stack([_int64(batch, "src"), _int64(batch, "dst")])
+        ea = np.stack([_int64(batch, "src_slot"), _int64(batch, "dst_slot")], axis=1)
+        if ei.min() < 0 or np.any(ei >= num_nodes[rows]):
             raise ExportError("raw/flows.parquet has an edge whose endpoint is not an operator of its graph")
+        yield ei, ea
         pos += n
     if pos != n_edges or not np.array_equal(seen, np.diff(edge_ptr)):
         raise ExportError("raw/flows.parquet does not match the edge counts of raw/graphs.parquet")
-    return GraphArrays(ids, node_ptr, edge_ptr, codes, edge_index, edge_attr, table)
+
+
+def _int64(batch: pa.RecordBatch, name: str) -> np.ndarray:
+    return batch.column(name).to_numpy(zero_copy_only=False).astype(np.int64)
+
+
+class EdgeStream:
+    """The edges of graphs taken in increasing flat position, read from `flow_chunks` as needed: only
+    the chunks spanning the current graph are held."""
+
+    def __init__(self, chunks: Iterator[tuple[np.ndarray, np.ndarray]]) -> None:
+        self._chunks = chunks
+        self._start = 0  # flat position of the buffer's first edge
+        self._ei = np.zeros((2, 0), dtype=np.int64)
+        self._ea = np.zeros((0, 2), dtype=np.int64)
+
+    def take(self, lo: int, hi: int) -> tuple[np.ndarray, np.ndarray]:
+        """edge_index [2, hi-lo] and edge_attr [hi-lo, 2] of flat positions lo..hi (lo never decreases)."""
+        if lo < self._start:
+            raise ValueError("EdgeStream.take: positions must not decrease")
+        cut = lo - self._start
+        self._ei, self._ea, self._start = self._ei[:, cut:], self._ea[cut:], lo
+        while self._start + len(self._ea) < hi:
+            ei, ea = next(self._chunks)
+            self._ei, self._ea = np.concatenate([self._ei, ei], axis=1), np.concatenate([self._ea, ea])
+        return self._ei[:, :hi - lo], self._ea[:hi - lo]
+
+    def finish(self) -> None:
+        """Read the remaining rows, so the end-of-file checks of `flow_chunks` run."""
+        for _ in self._chunks:
+            pass
 
 
 def content_fingerprint(arrays: GraphArrays) -> str:
@@ -355,6 +435,7 @@ class Builder:
     """raw/ → vocabulary, splits and Data objects (see the module docstring)."""
 
     root: Path
+    stream_edges: bool = False  # whole-graph tasks: hold no flat edge arrays, `stream()` reads flows.parquet
     params: dict[str, Any] = field(init=False)
     options: PygOptions = field(init=False)
     arrays: GraphArrays = field(init=False)
@@ -373,8 +454,9 @@ class Builder:
         opts = dict(self.params["options"])
         opts["split"] = tuple(opts["split"])
         self.options = PygOptions(**opts).check()
-        self.arrays = read_arrays(raw, self.options.view)
         task = self.options.task
+        self.arrays = read_arrays(raw, self.options.view, attr_features=self.options.attr_features,
+                                  edges=task == "operator" or not self.stream_edges)
         if task == "link":
             self._link_items()
         elif task == "graph":
@@ -542,58 +624,98 @@ class Builder:
             "read": self.params["read"],
             "exported_at": self.params.get("exported_at"),
             "versions": {**self.params.get("export_versions", {}), **backend_versions()},
-            "data_fields": DATA_FIELDS[self.options.task],
+            "data_fields": self.data_fields(),
         }
+        if self.options.attr_features:
+            meta["attr_features"] = describe_attr_features()
         if self.targets is not None:
             meta["target"] = {k: v for k, v in self.targets.items() if k != "classes"}
         (self.root / "meta.json").write_text(json.dumps(meta, indent=2, default=str) + "\n", encoding="utf-8")
         return meta
+
+    def data_fields(self) -> dict[str, str]:
+        fields = dict(DATA_FIELDS[self.options.task])
+        if self.options.attr_features:
+            fields["x_attr"] = X_ATTR_FIELD + (", zero on boundary nodes" if self.options.task == "operator" else "")
+        return fields
 
     def release(self) -> None:
         """Drop the flat arrays (call once no Data of this builder is needed any more)."""
         del self.arrays, self.items, self.labels, self.mapping
 
     def data(self, split: str) -> Iterator[Any]:
-        """The Data objects of one split (tensors share memory with the builder's arrays)."""
+        """The Data objects of one split (edge tensors share memory with the builder's arrays)."""
+        a = self.arrays
+        assert a.edge_index is not None and a.edge_attr is not None, "edges are streamed: use stream()"
+        label = SPLITS.index(split)
+        for it, lab in zip(self.items, self.labels):
+            if lab != label:
+                continue
+            if it.nodes is None:
+                lo, hi = int(a.edge_ptr[it.row]), int(a.edge_ptr[it.row + 1])
+                yield self._graph_data(it, label, a.edge_index[:, lo:hi], a.edge_attr[lo:hi])
+            else:
+                yield self._community_data(it)
+
+    def stream(self) -> Iterator[tuple[int, Any]]:
+        """(split label, Data) of every kept item in one pass: within a split, in `data(split)`'s order.
+        Without flat edges (`stream_edges`), the whole-graph items' edges come from raw/flows.parquet."""
+        a = self.arrays
+        if a.edge_index is not None:
+            for label, split in enumerate(SPLITS):
+                yield from ((label, d) for d in self.data(split))
+            return
+        edges = EdgeStream(flow_chunks(self.root / "raw", a))
+        for it, label in zip(self.items, self.labels.tolist()):  # items are in graph (= flows.parquet) order
+            if label >= 0:
+                ei, ea = edges.take(int(a.edge_ptr[it.row]), int(a.edge_ptr[it.row + 1]))
+                yield label, self._graph_data(it, label, ei, ea)
+        edges.finish()
+
+    def _graph_data(self, it: Item, label: int, edge_index: np.ndarray, edge_attr: np.ndarray) -> Any:
+        """A whole-graph item (link / graph task) given its edges."""
         import torch
         from torch_geometric.data import Data
 
         a = self.arrays
-        label = SPLITS.index(split)
-        task = self.options.task
-        edge_index, edge_attr = a.edge_index, a.edge_attr
-        x_all = self.mapping[a.codes] if task != "operator" else None
-        for it, lab in zip(self.items, self.labels):
-            if lab != label:
-                continue
-            gid = a.ids[it.row]
-            if it.nodes is None:
-                lo, hi = int(a.node_ptr[it.row]), int(a.node_ptr[it.row + 1])
-                elo, ehi = int(a.edge_ptr[it.row]), int(a.edge_ptr[it.row + 1])
-                assert x_all is not None
-                d = Data(x=torch.from_numpy(x_all[lo:hi]), edge_index=torch.from_numpy(edge_index[:, elo:ehi]),
-                         edge_attr=torch.from_numpy(edge_attr[elo:ehi]), graph_id=gid)
-                if task == "link" and label > 0:
-                    neg = negative_edges(hi - lo, a.src[elo:ehi], a.dst[elo:ehi], ehi - elo,
-                                         graph_rng(self.options.seed, gid))
-                    d.neg_edge_index = torch.from_numpy(neg)
-                if task == "graph":
-                    kind = torch.long if self.targets and self.targets["kind"] == "class" else torch.float
-                    d.y = torch.tensor([it.y], dtype=kind)
-                yield d
-                continue
-            # operator task: a community and its boundary, nodes in idx order
-            assert it.edges is not None and it.boundary is not None
-            local = np.full(int(a.num_nodes[it.row]), -1, dtype=np.int64)
-            local[it.nodes] = np.arange(len(it.nodes))
-            true = self.mapping[self._item_codes(it)]
-            x = np.where(it.boundary, MASK_INDEX, true)
-            y = np.where(it.boundary, true, IGNORE_INDEX)
-            ei = np.stack([local[a.src[it.edges]], local[a.dst[it.edges]]])
-            yield Data(x=torch.from_numpy(x), edge_index=torch.from_numpy(ei),
-                       edge_attr=torch.from_numpy(edge_attr[it.edges]), y=torch.from_numpy(y),
-                       boundary_mask=torch.from_numpy(it.boundary.copy()), node_idx=torch.from_numpy(it.nodes),
-                       graph_id=gid, community_id=it.community_id)
+        gid = a.ids[it.row]
+        lo, hi = int(a.node_ptr[it.row]), int(a.node_ptr[it.row + 1])
+        d = Data(x=torch.from_numpy(self.mapping[a.codes[lo:hi]]), edge_index=torch.from_numpy(edge_index),
+                 edge_attr=torch.from_numpy(edge_attr), graph_id=gid)
+        if self.options.attr_features:
+            d.x_attr = torch.from_numpy(a.attr_rows(slice(lo, hi)))
+        if self.options.task == "link" and label > 0:
+            neg = negative_edges(hi - lo, edge_index[0], edge_index[1], edge_index.shape[1],
+                                 graph_rng(self.options.seed, gid))
+            d.neg_edge_index = torch.from_numpy(neg)
+        if self.options.task == "graph":
+            kind = torch.long if self.targets and self.targets["kind"] == "class" else torch.float
+            d.y = torch.tensor([it.y], dtype=kind)
+        return d
+
+    def _community_data(self, it: Item) -> Any:
+        """An operator-task item: a community and its boundary, nodes in idx order."""
+        import torch
+        from torch_geometric.data import Data
+
+        a = self.arrays
+        assert it.nodes is not None and it.edges is not None and it.boundary is not None
+        assert a.edge_attr is not None
+        local = np.full(int(a.num_nodes[it.row]), -1, dtype=np.int64)
+        local[it.nodes] = np.arange(len(it.nodes))
+        true = self.mapping[self._item_codes(it)]
+        x = np.where(it.boundary, MASK_INDEX, true)
+        y = np.where(it.boundary, true, IGNORE_INDEX)
+        ei = np.stack([local[a.src[it.edges]], local[a.dst[it.edges]]])
+        d = Data(x=torch.from_numpy(x), edge_index=torch.from_numpy(ei),
+                 edge_attr=torch.from_numpy(a.edge_attr[it.edges]), y=torch.from_numpy(y),
+                 boundary_mask=torch.from_numpy(it.boundary.copy()), node_idx=torch.from_numpy(it.nodes),
+                 graph_id=a.ids[it.row], community_id=it.community_id)
+        if self.options.attr_features:
+            x_attr = a.attr_rows(a.node_ptr[it.row] + it.nodes)
+            x_attr[it.boundary] = 0  # the hidden operators' attributes would give them away
+            d.x_attr = torch.from_numpy(x_attr)
+        return d
 
 
 def _aggregate_targets(rows: pd.DataFrame, kind: str) -> dict[str, Any]:
@@ -623,6 +745,7 @@ def _aggregate_targets(rows: pd.DataFrame, kind: str) -> dict[str, Any]:
     return out
 
 
+X_ATTR_FIELD = "FloatTensor [N, F]: attribute features per node (meta.json attr_features.names)"
 DATA_FIELDS = {
     "link": {
         "x": "LongTensor [N]: vocabulary index of node i = operator idx i",
