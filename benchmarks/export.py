@@ -20,9 +20,9 @@ link export with --storage disk, every tensor of every item of processed/ondisk/
 tensor bytes, (peak - baseline) / tensor bytes; `link-disk` also reports its peak over `link`'s.
 
 `--processing-only --scale S` measures the tensor stage alone (build_processed of a link export, in
-memory then on disk) on a raw/ folder made straight from the synthetic tables, for sizes whose store
-load does not fit the machine (the embedded load of scale 1 needs more than 17 GiB here; reading a
-store is one batch deep).
+memory then on disk) on a raw/ folder made straight from the synthetic tables, without building a
+store first (the embedded load of scale 1 takes ~4 minutes; reading a store is one batch deep). For
+the whole export at that scale, load the tables into a store and pass it with --db.
 
 Target: peak <= 2 x tensor bytes + 1 GiB (on the sample the 1 GiB allowance dominates: its tensors
 are a few hundred KiB; run with --scale for a meaningful ratio).
