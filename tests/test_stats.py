@@ -547,7 +547,8 @@ def test_old_database_gains_the_metric_columns(corpus: Path, tmp_path: Path) -> 
     conn = ladybug.Connection(database)
     for ddl in SCHEMA_DDL:
         if ddl.startswith("CREATE NODE TABLE IF NOT EXISTS Graph("):
-            ddl = f"CREATE NODE TABLE IF NOT EXISTS Graph({_columns_ddl(old_graph)}, PRIMARY KEY(graph_id))"
+            columns = _columns_ddl(old_graph)
+            ddl = f"CREATE NODE TABLE IF NOT EXISTS Graph({columns}, serial INT64, PRIMARY KEY(graph_id))"
         conn.execute(ddl)
     conn.close()
     database.close()
