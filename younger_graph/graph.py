@@ -38,6 +38,16 @@ class ExtractedGraph:
     edges: pa.Table
 
 
+def initializer_columns(inits: Mapping[int, str] | None) -> tuple[str, str]:
+    """(`initializers` JSON, slot list) of a node from input slot → the initializer's canonical JSON:
+    the JSON `dumps` gives for {slot: summary}, assembled from the already rendered summaries (keys
+    sorted as text, as canonical JSON sorts them: "10" before "2")."""
+    if not inits:
+        return "{}", ""
+    keys = sorted(str(slot) for slot in inits)
+    return "{" + ",".join(f'"{k}":{inits[int(k)]}' for k in keys) + "}", ",".join(str(s) for s in sorted(inits))
+
+
 @dataclass
 class GraphBuilder:
     kind: list[str] = field(default_factory=list)
@@ -83,11 +93,8 @@ class GraphBuilder:
         position: int | None = None,
     ) -> int:
         """Append a node and return its idx. `position` orders graph inputs/outputs in the hash."""
-        if not init_slots:
-            return self.append_node(kind, op_type, domain, scope, name, attrs_json, hash_attrs_json, "{}", "",
-                                    position)
-        inits_json = dumps({str(k): v for k, v in sorted(init_slots.items())})
-        slots = ",".join(str(k) for k in sorted(init_slots))
+        rendered = {k: dumps(v) for k, v in init_slots.items()} if init_slots else None
+        inits_json, slots = initializer_columns(rendered)
         return self.append_node(kind, op_type, domain, scope, name, attrs_json, hash_attrs_json, inits_json, slots,
                                 position)
 

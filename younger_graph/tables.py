@@ -107,14 +107,14 @@ class TableDir:
         self.path.mkdir(parents=True, exist_ok=True)
         if not parts and pending is None and all(table_path(self.path, t).exists() for t in TABLE_NAMES):
             return self.counts()
-        extra = dict(zip(TABLE_NAMES, pending)) if pending is not None else {}
+        extra = {name: [table] for name, table in zip(TABLE_NAMES, pending or ())}
         tmp = self.path / MERGE_TMP
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir()
-        models = self._merge_models(parts, extra.get("models"))
-        graphs, included = self._merge_graphs(parts, models, extra.get("graphs"))
+        models = self._merge_models(parts, extra.get("models", []))
+        graphs, included = self._merge_graphs(parts, models, extra.get("graphs", []))
         for name in ("operators", "edges"):
-            self._merge_graph_rows(name, parts, included, tmp / f"{name}.parquet", extra.get(name))
+            self._merge_graph_rows(name, parts, included, tmp / f"{name}.parquet", extra.get(name, []))
         pq.write_table(graphs, tmp / "graphs.parquet", compression=COMPRESSION)
         pq.write_table(models, tmp / "models.parquet", compression=COMPRESSION)
         for name in ("operators", "edges", "graphs", "models"):  # models last: it is the index
@@ -128,8 +128,8 @@ class TableDir:
         main = table_path(self.path, table)
         return ([main] if main.exists() else []) + [p / f"{table}.parquet" for p in parts]
 
-    def _merge_models(self, parts: list[Path], pending: pa.Table | None) -> pa.Table:
-        tables = [_read(p) for p in self._sources("models", parts)] + ([pending] if pending is not None else [])
+    def _merge_models(self, parts: list[Path], pending: list[pa.Table]) -> pa.Table:
+        tables = [_read(p) for p in self._sources("models", parts)] + pending
         if not tables:
             return arrays.empty_table(SCHEMAS["models"])
         merged = pa.concat_tables(tables, promote_options="default")
@@ -144,9 +144,8 @@ class TableDir:
         return merged.take(arrays.array(order, pa.int64()))
 
     def _merge_graphs(self, parts: list[Path], models: pa.Table,
-                      pending: pa.Table | None) -> tuple[pa.Table, set[str]]:
-        tables = [conform(_read(p), SCHEMAS["graphs"]) for p in self._sources("graphs", parts)]
-        tables += [pending] if pending is not None else []
+                      pending: list[pa.Table]) -> tuple[pa.Table, set[str]]:
+        tables = [conform(_read(p), SCHEMAS["graphs"]) for p in self._sources("graphs", parts)] + pending
         merged = pa.concat_tables(tables) if tables else arrays.empty_table(SCHEMAS["graphs"])
         keep, included = [], set()
         for i, gid in enumerate(merged.column("graph_id").to_pylist()):
@@ -160,7 +159,7 @@ class TableDir:
         return graphs, included
 
     def _merge_graph_rows(self, table: str, parts: list[Path], included: set[str], dest: Path,
-                          pending: pa.Table | None) -> None:
+                          pending: list[pa.Table]) -> None:
         """Stream operators/edges: each graph's rows once, from the first source that has it,
         dropping rows of graphs the graphs table does not list (left by an interrupted merge)."""
         main = table_path(self.path, table)
@@ -175,7 +174,7 @@ class TableDir:
                         writer.write_batch(kept)
                 written |= main_graphs & included
             part_tables = (_read(part / f"{table}.parquet") for part in parts)
-            for part_table in itertools.chain(part_tables, [pending] if pending is not None else []):
+            for part_table in itertools.chain(part_tables, pending):
                 fresh = sorted(set(part_table.column("graph_id").to_pylist()) - written)
                 if fresh:
                     keep = pc.is_in(part_table.column("graph_id"), arrays.string_array(fresh))

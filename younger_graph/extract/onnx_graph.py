@@ -23,7 +23,7 @@ from onnx import AttributeProto, FunctionProto, GraphProto, ModelProto, NodeProt
 
 from younger_graph.canonical import dumps
 from younger_graph.extract.attrs import attribute_value, dtype_name, sparse_summary, tensor_summary
-from younger_graph.graph import GraphBuilder
+from younger_graph.graph import GraphBuilder, initializer_columns
 from younger_graph.model import KIND_OPERATOR
 
 MAX_NESTING = 64
@@ -146,7 +146,7 @@ class _Walker:
             if parent is not None:
                 b.add_nesting(parent, idx, nest_label)
             for slot, out in enumerate(node.output):
-                if out:
+                if out:  # _define, inlined: once per tensor of the model
                     undo.append((out, symbols.get(out, _ABSENT)))
                     symbols[out] = (idx, slot)
             added.append((idx, node, inputs, nested))
@@ -211,12 +211,7 @@ class _Walker:
         b = self.b
         idx = len(b.kind)
         attrs_json, hash_json, nested = _attributes_json(node, prefix, idx) if node.attribute else ("{}", None, False)
-        if inits is None:
-            inits_json, slots = "{}", ""
-        else:  # keys sorted as text, as canonical JSON sorts them ("10" before "2")
-            keys = sorted(str(slot) for slot in inits)
-            inits_json = "{" + ",".join(f'"{k}":{inits[int(k)]}' for k in keys) + "}"
-            slots = ",".join(str(slot) for slot in sorted(inits))
+        inits_json, slots = initializer_columns(inits)
         b.append_node(KIND_OPERATOR, node.op_type, node.domain, scope, node.name, attrs_json, hash_json,
                       inits_json, slots, None)
         return idx, nested
