@@ -281,11 +281,6 @@ def _gds_wcc(store: Store, ids: list[str]) -> dict[str, list[list[int]]] | None:
     return out
 
 
-def _key_type(keys: list[Any]) -> pa.DataType:
-    """Operator keys are INT64 in the embedded store and strings in Neo4j."""
-    return pa.int64() if keys and isinstance(keys[0], int) else pa.string()
-
-
 def _rows(method: str, result: GraphCommunities, uid_of: dict[int, Any]
           ) -> tuple[list[dict[str, Any]], list[str], list[Any], list[str]]:
     """Community rows and links; members are named by the store's own operator keys (`uid_of[idx]`)."""
@@ -361,7 +356,8 @@ def compute_communities(store: Store, method: str = "cnm", *, where: str | None 
         store.write_rows([
             ("Community", pa.Table.from_pylist(communities, schema=COMMUNITY_SCHEMA)),
             ("HAS_COMMUNITY", pa.table({"from": has_from, "to": has_to}, schema=LINK_SCHEMA)),
-            ("MEMBER_OF", pa.table({"from": pa.array(member_from, _key_type(member_from)), "to": member_to})),
+            # Operator keys as the store has them: INT64 embedded, strings in Neo4j (pa.array infers which).
+            ("MEMBER_OF", pa.table({"from": pa.array(member_from), "to": pa.array(member_to, pa.string())})),
         ], prepare=prepare)
         summary.graphs += len(ids)
         summary.communities += len(communities)

@@ -228,8 +228,10 @@ class Store(ABC):
         summary.skipped_graphs = graphs.num_rows - len(wanted)
         kinds = self.ensure_schema(self._attribute_kinds(folder, set(wanted)) if attr_properties else {},
                                    model_columns)
-        summary.attribute_properties = len(kinds) if attr_properties else 0
-        flattener = AttributeFlattener(kinds if attr_properties else {})
+        if not attr_properties:  # the store's existing attr_* properties stay null on these operators
+            kinds = {}
+        summary.attribute_properties = len(kinds)
+        flattener = AttributeFlattener(kinds)
         if wanted:
             self._load_graphs(folder, graphs, set(wanted), flattener, summary, on_progress)
         self._load_models(models, summary, on_progress)

@@ -83,6 +83,7 @@ class EmbeddedStore(Store):
 
         self.location = str(path)
         self.writable = write
+        self._serial: int | None = None  # the next Graph.serial; read from the store at the first write
         if not write and not os.path.exists(path):
             raise StoreError(f"no database at {path}: load one with `younger-graph load DIR --db {path}`")
         try:
@@ -123,7 +124,8 @@ class EmbeddedStore(Store):
         for ddl in SCHEMA_DDL:
             self._execute(ddl)
         existing = self._properties("Operator")
-        if existing.get("uid") != "INT64" or "serial" not in self._properties("Graph"):
+        graph_props = self._properties("Graph")
+        if existing.get("uid") != "INT64" or "serial" not in graph_props:
             raise StoreError(f"{self.location} was written by an older younger-graph (string operator keys): "
                              "load it again into a new database")
         for name, kind in sorted(attr_kinds.items()):
@@ -136,7 +138,6 @@ class EmbeddedStore(Store):
             if col not in model_props:
                 self._execute(f"ALTER TABLE Model ADD {col} STRING")
         # Graph columns added to graphs.parquet after a database was created (null on old graphs).
-        graph_props = self._properties("Graph")
         for f in SCHEMAS["graphs"]:
             if f.name not in graph_props:
                 self._execute(f"ALTER TABLE Graph ADD {f.name} {_ARROW_TO_DB[f.type]}")
@@ -168,7 +169,7 @@ class EmbeddedStore(Store):
     # -- writing --------------------------------------------------------------------------------
     def _next_serials(self, count: int) -> np.ndarray:
         """Serial numbers for new graphs: after the largest committed one (gaps after a rollback are fine)."""
-        if getattr(self, "_serial", None) is None:
+        if self._serial is None:
             top = self.run("MATCH (g:Graph) RETURN max(g.serial) AS s")["s"]
             self._serial = int(top.iloc[0]) + 1 if len(top) and pd.notna(top.iloc[0]) else 0
         return np.arange(self._serial, self._serial + count, dtype=np.int64)
@@ -178,20 +179,21 @@ class EmbeddedStore(Store):
         graph_ids = chunk.graphs.column("graph_id")
         graphs = chunk.graphs.select(GRAPH_COLUMNS).append_column("serial", pa.array(serials))
         ops, edges = chunk.operators, chunk.edges
-        uid = operator_keys(serials, graph_ids, ops.column("graph_id"), ops.column("idx"))
+        uid = operator_keys(serials_of_rows(serials, graph_ids, ops.column("graph_id")), ops.column("idx"))
+        edge_serials = serials_of_rows(serials, graph_ids, edges.column("graph_id"))
         arrow_types = {p: _DB_TO_ARROW[t] for p, t in self._properties("Operator").items()}
         operators = pa.table({"uid": uid, **{c: ops.column(c) for c in ops.column_names},
                               **chunk.attr_columns(arrow_types)})
         contains = pa.table({"from": ops.column("graph_id"), "to": uid})
         flows = pa.table({
-            "from": operator_keys(serials, graph_ids, edges.column("graph_id"), edges.column("src")),
-            "to": operator_keys(serials, graph_ids, edges.column("graph_id"), edges.column("dst")),
+            "from": operator_keys(edge_serials, edges.column("src")),
+            "to": operator_keys(edge_serials, edges.column("dst")),
             **{c: edges.column(c) for c in ("src_slot", "dst_slot", "scope", "tensor", "dtype", "shape")},
         })
         self._copy_in_transaction([("Graph", self._in_table_order("Graph", graphs)),
                                    ("Operator", self._in_table_order("Operator", operators)),
                                    ("CONTAINS", contains), ("FLOWS", flows)])
-        self._serial = int(serials[-1]) + 1 if len(serials) else self._serial
+        self._serial += len(serials)
 
     def write_models(self, models: pa.Table) -> None:
         props = self._properties("Model")
@@ -257,11 +259,14 @@ class EmbeddedStore(Store):
             conn.close()
 
 
-def operator_keys(serials: np.ndarray, graph_ids: pa.ChunkedArray, of_graph: pa.ChunkedArray,
-                  idx: pa.ChunkedArray) -> pa.Array:
-    """INT64 operator keys `serial << 32 | idx`, the serial being that of the row's graph in this chunk."""
-    position = pc.index_in(of_graph, value_set=graph_ids).to_numpy(zero_copy_only=False)
-    return pa.array((serials[position] << 32) | idx.to_numpy().astype(np.int64))
+def serials_of_rows(serials: np.ndarray, graph_ids: pa.ChunkedArray, of_graph: pa.ChunkedArray) -> np.ndarray:
+    """Each row's graph serial (`serials[i]` belongs to `graph_ids[i]`, the graphs of this chunk)."""
+    return serials[pc.index_in(of_graph, value_set=graph_ids).to_numpy(zero_copy_only=False)]
+
+
+def operator_keys(row_serials: np.ndarray, idx: pa.ChunkedArray) -> pa.Array:
+    """INT64 operator keys `serial << 32 | idx`."""
+    return pa.array((row_serials << 32) | idx.to_numpy().astype(np.int64))
 
 
 def _plain(value: Any) -> Any:
