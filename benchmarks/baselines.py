@@ -61,8 +61,10 @@ from torch_geometric.loader import DataLoader
 from torch_geometric.nn import GATv2Conv, GCNConv, SAGEConv
 from torch_geometric.utils import batched_negative_sampling, coalesce, to_undirected
 
-from younger_graph.export.pyg import IGNORE_INDEX, PygOptions, export_pyg, graph_rng
-from younger_graph.pyg import SPLITS, YoungerDataset
+from younger_graph.datasets import SPLITS, YoungerDataset, export_pyg
+from younger_graph.export.builder import IGNORE_INDEX
+from younger_graph.export.items import graph_rng
+from younger_graph.export.raw import PygOptions
 
 TASKS = ("link", "operator")
 MODELS = ("gcn", "gat", "sage")

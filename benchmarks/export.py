@@ -65,8 +65,9 @@ def process_peak_mb() -> float:
 
 def child(task: str, db: str, out: str) -> None:
     """Runs in a child process: one export, then one JSON line with its timings and memory."""
+    from younger_graph.datasets import build_processed
     from younger_graph.export.dense import DenseOptions, export_dense
-    from younger_graph.export.pyg import PygOptions, build_processed, write_raw
+    from younger_graph.export.raw import PygOptions, write_raw
     from younger_graph.store import open_store
 
     baseline = process_peak_mb()
@@ -87,7 +88,7 @@ def child(task: str, db: str, out: str) -> None:
 
 def process_child(root: str, storage: str) -> None:
     """Runs in a child process: only the tensor-building stage (build_processed) of a link export."""
-    from younger_graph.export.pyg import build_processed
+    from younger_graph.datasets import build_processed
 
     baseline = process_peak_mb()
     start = time.perf_counter()
@@ -104,8 +105,7 @@ def raw_from_tables(tables: Path, root: Path) -> None:
     import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
-    from younger_graph.export.pyg import FORMAT, PygOptions
-    from younger_graph.export.source import RAW_SCHEMAS
+    from younger_graph.export.raw import FORMAT, RAW_SCHEMAS, PygOptions
 
     raw = root / "raw"
     if (raw / "export.json").exists():
@@ -151,7 +151,7 @@ def ondisk_tensor_bytes(out: Path, chunk: int = 1_000) -> int:
     """nbytes of every tensor of every item of processed/ondisk/{split}.db, read `chunk` items at a time."""
     import torch
 
-    from younger_graph.pyg import SPLITS, YoungerOnDiskDataset
+    from younger_graph.datasets import SPLITS, YoungerOnDiskDataset
 
     total = 0
     for split in SPLITS:
@@ -166,7 +166,7 @@ def ondisk_tensor_bytes(out: Path, chunk: int = 1_000) -> int:
 def build_store(tables: Path, db: Path, communities: bool) -> None:
     """Load `tables` into the embedded store `db` (once); cnm communities when the operator task needs them."""
     from younger_graph.communities import compute_communities
-    from younger_graph.export.source import graphs_with_communities
+    from younger_graph.reading import graphs_with_communities
     from younger_graph.store import open_store
 
     if not db.exists():

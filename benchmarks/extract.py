@@ -4,7 +4,7 @@ Usage:
     python benchmarks/extract.py [--json out.json] [--repeat 3] [--quick] [--profile]
 
 The corpus (built once, cached under .bench/corpus/) is real models WITH weights: ~35 zoo models
-exported from torchvision/timm/transformers (small configs) by `younger_graph.zoo.export_zoo_model`,
+exported from torchvision/timm/transformers (small configs) by `younger_graph.loaders.zoo.export_zoo_model`,
 plus every `model.onnx` shipped in the onnx package's backend test data. Each contender runs as a
 whole process (interpreter start and imports included), timed by wall clock, `--repeat` times
 (median kept), over exactly the same files:
@@ -194,8 +194,7 @@ def build_corpus(corpus: Path, zoo_refs: list[str], backend_limit: int | None) -
         zoo_dir.mkdir(parents=True, exist_ok=True)
         try:
             import onnx
-
-            from younger_graph.zoo import export_zoo_model
+            from younger_graph.loaders.zoo import export_zoo_model
         except ImportError as exc:
             print(f"zoo export unavailable ({exc}); the corpus has no zoo models")
             todo = []

@@ -306,7 +306,7 @@ def filter_graphs(folder: Path, work: Path, max_rows: int) -> tuple[Path, int, d
     import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
-    from younger_graph.model import SCHEMAS
+    from younger_graph.schema import SCHEMAS
 
     graphs = pq.ParquetFile(folder / "graphs.parquet").read()
     sizes = pc.add(graphs.column("num_nodes"), graphs.column("num_edges"))

@@ -5,7 +5,7 @@ Usage:
 
 At --scale 1 it writes about 7.6k graphs, 12.6M operators and 16M edges (the size of the Younger
 release) as the four extraction tables (models, graphs, operators, edges; the schemas of
-`younger_graph.model.SCHEMAS`), so stores and queries can be exercised at full size without
+`younger_graph.schema.SCHEMAS`), so stores and queries can be exercised at full size without
 converting 7.6k real models. `--scale 0.01` makes 1% of that.
 
 How a graph is made: its operator count is drawn from a log-normal law (many small graphs, a long
@@ -43,7 +43,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import BENCH_DIR, SAMPLE_DIR, fmt, peak_rss_mb, print_table, write_json
 
-from younger_graph.model import FORMAT_VERSION, KIND_INPUT, KIND_OPERATOR, KIND_OUTPUT, SCHEMAS
+from younger_graph.schema import FORMAT_VERSION, KIND_INPUT, KIND_OPERATOR, KIND_OUTPUT, SCHEMAS
 
 YOUNGER_GRAPHS = 7_600
 YOUNGER_OPERATORS = 12_600_000

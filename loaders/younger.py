@@ -20,7 +20,7 @@ Two on-disk formats exist; both wrap their payload in Younger's "safety pickle" 
   standardized/skeleton files (bare, no folder) have typed nodes but edges without slots.
 
 Where operand/result names survive (complete paper graphs, LogicX instances) flows are rebuilt from
-the names with the rules of extract/onnx_graph.py, which recovers the flows the DiGraph collapsed;
+the names with the rules of walk/onnx_walker.py, which recovers the flows the DiGraph collapsed;
 otherwise they come from the edges. Pickles are read by an Unpickler that only builds networkx
 graphs and plain containers, so a malicious file cannot run code. Nothing here raises for bad input.
 """
@@ -36,25 +36,25 @@ import os
 import pickle
 import re
 import stat
-from collections import ChainMap
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from onnx import AttributeProto as AP
+from younger_graph.loaders.results import ModelResult, failed, model_id_for, new_row
 
 from younger_graph.canonical import dumps
-from younger_graph.errors import first_line
-from younger_graph.extract.attrs import (
+from younger_graph.errors import ExtractionError, first_line
+from younger_graph.graph import GraphBuilder
+from younger_graph.schema import KIND_OPERATOR
+from younger_graph.walk.attrs import (
     MAX_LIST_ITEMS,
     bounded_list,
     canonical_float,
     canonical_string,
     dtype_name,
 )
-from younger_graph.extract.model_file import ModelResult, _fail, _row, model_id_for
-from younger_graph.graph import GraphBuilder
-from younger_graph.model import KIND_OPERATOR
+from younger_graph.walk.scopes import MAX_NESTING, SymbolTable, check_nesting, nesting_label, subgraph_scope
 
 
 class _LazyNetworkx:
@@ -75,7 +75,6 @@ PAPER_INFO = "network/info.json"
 PAPER_META, PAPER_LABELS = "meta.json", "label.json"
 LOGICX_FILE, LOGICX_META, LOGICX_LABELS = "logicx.bin", "meta", "labels.lbl"
 
-MAX_NESTING = 64
 UNKNOWN_SLOT = -1  # LogicX standardized/skeleton edges record no slots
 UNKNOWN_INIT: dict[str, Any] = {"dtype": None, "shape": None}  # an initializer whose summary was lost
 # Columns beyond the core ones (which include name, task, origin and tags); the driver writes them as strings.
@@ -86,7 +85,7 @@ _INDEX_SUFFIX = re.compile(r"-(\d+)$")
 _INSTANCE_NAME_SEP = "--MN_YD_MS--"  # younger/datasets/constructors/utils.py get_instance_dirname
 
 
-class YoungerFormatError(ValueError):
+class YoungerFormatError(ExtractionError):
     """An instance that cannot be read; the message is one sentence for the user."""
 
 
@@ -344,17 +343,9 @@ def _attrs_json(attributes: dict[str, Any], graph_ref: GraphRef, where: str) -> 
     return dumps(values), (dumps({**values, **hashed}) if hashed else None)
 
 
-def _graph_scope(prefix: str, idx: int, name: str, k: int | None) -> str:
-    return f"{prefix}{idx}/{name}" if k is None else f"{prefix}{idx}/{name}/{k}"
-
-
 def _nested_ref(prefix: str, idx: int, name: str, k: int | None, value: Any) -> Any:
     """A nested DAG is walked under its scope; anything else (a LogicX sub-DAG id) is kept as stored."""
-    return _graph_scope(prefix, idx, name, k) if isinstance(value, nx.DiGraph) else value
-
-
-def _subgraph_label(name: str, k: int | None) -> str:
-    return name if k is None else f"{name}/{k}"
+    return subgraph_scope(prefix, idx, name, k) if isinstance(value, nx.DiGraph) else value
 
 
 # -- one (sub)graph of a format that kept operand and result names ------------------------------
@@ -486,59 +477,60 @@ def _logicx_scope(dag: nx.DiGraph) -> _Scope:
 
 
 class _NamedWalker:
-    """Names → flows, scopes and nesting, with the rules of extract/onnx_graph.py `_Walker`."""
+    """Names → flows, scopes and nesting, with the scoping rules of every walker (walk/scopes.py)."""
 
     def __init__(self, builder: GraphBuilder, to_scope: Callable[[nx.DiGraph], _Scope]) -> None:
         self.b = builder
         self.to_scope = to_scope
+        self.symbols = SymbolTable()
+        # Tensor types are recorded once per name for the whole model (these formats kept one per name).
         self.types: dict[str, tuple[str | None, str | None]] = {}
 
-    def walk(self, dag: Any, scope: str, outer: ChainMap, depth: int, parent: int | None, label: str) -> None:
-        if depth > MAX_NESTING:
-            raise YoungerFormatError(f"subgraphs are nested deeper than {MAX_NESTING} levels")
+    def walk(self, dag: Any, scope: str, depth: int, parent: int | None, label: str) -> None:
+        check_nesting(depth)
         if not isinstance(dag, nx.DiGraph):
             raise YoungerFormatError(f"a subgraph is stored as {_describe(dag)}, not a DAG")
         sc = self.to_scope(dag)
         b = self.b
         self.types.update(sc.types)
-        symbols = outer.new_child()
-        symbols.update(sc.initializers)
-        b.num_initializers += len(sc.initializers)
-        for position, name in enumerate(sc.inputs):
-            idx = b.add_input(scope, name, position)
-            symbols[name] = (idx, 0)
-            self.nest(parent, idx, label)
-        self.walk_ops(sc.ops, scope, symbols, depth, parent, label)
-        for position, name in enumerate(sc.outputs):
-            idx = b.add_output(scope, name, position)
-            self.nest(parent, idx, label)
-            self.connect(name, idx, 0, scope, symbols)
+        with self.symbols.scope() as symbols:
+            for name, summary in sc.initializers.items():
+                symbols.define(name, summary)
+            b.num_initializers += len(sc.initializers)
+            for position, name in enumerate(sc.inputs):
+                idx = b.add_input(scope, name, position)
+                symbols.define(name, (idx, 0))
+                self.nest(parent, idx, label)
+            self.walk_ops(sc.ops, scope, depth, parent, label)
+            for position, name in enumerate(sc.outputs):
+                idx = b.add_output(scope, name, position)
+                self.nest(parent, idx, label)
+                self.connect(name, idx, 0, scope)
 
     def nest(self, parent: int | None, child: int, label: str) -> None:
         if parent is not None:
             self.b.add_nesting(parent, child, label)
 
-    def walk_ops(self, ops: list[_Op], scope: str, symbols: ChainMap, depth: int, parent: int | None,
-                 label: str) -> None:
-        b = self.b
+    def walk_ops(self, ops: list[_Op], scope: str, depth: int, parent: int | None, label: str) -> None:
+        b, symbols = self.b, self.symbols
         prefix = f"{scope}/" if scope else ""
         first = len(b.kind)
         for op in ops:
             idx = len(b.kind)
-            inits = {slot: symbols[n] for n, slot in op.operands.items() if isinstance(symbols.get(n), dict)}
+            inits = {slot: symbols.get(n) for n, slot in op.operands.items() if isinstance(symbols.get(n), dict)}
             attrs, hashed = _attrs_json(op.attributes, lambda n, k, v, i=idx: _nested_ref(prefix, i, n, k, v),
                                         f"node {op.key!r}")
             b.add_node(KIND_OPERATOR, op.op_type, op.domain, scope, op.name, attrs, hashed, inits)
             self.nest(parent, idx, label)
             for name, slot in op.results.items():
-                symbols[name] = (idx, slot)
+                symbols.define(name, (idx, slot))
         for offset, op in enumerate(ops):
             idx = first + offset
             for name, slot in sorted(op.operands.items(), key=lambda item: item[1]):
-                self.connect(name, idx, slot, scope, symbols)
-            self.walk_subgraphs(op, idx, prefix, symbols, depth)
+                self.connect(name, idx, slot, scope)
+            self.walk_subgraphs(op, idx, prefix, depth)
 
-    def walk_subgraphs(self, op: _Op, idx: int, prefix: str, symbols: ChainMap, depth: int) -> None:
+    def walk_subgraphs(self, op: _Op, idx: int, prefix: str, depth: int) -> None:
         for name, attr in op.attributes.items():
             value = attr.get("value")
             if attr.get("attr_type") == AP.GRAPH:
@@ -551,11 +543,10 @@ class _NamedWalker:
                 if not isinstance(graph, nx.DiGraph):  # a LogicX reference to a separately stored DAG
                     continue
                 self.b.num_subgraphs += 1
-                self.walk(graph, _graph_scope(prefix, idx, name, k), symbols, depth + 1, idx,
-                          _subgraph_label(name, k))
+                self.walk(graph, subgraph_scope(prefix, idx, name, k), depth + 1, idx, nesting_label(name, k))
 
-    def connect(self, name: str, dst: int, dst_slot: int, scope: str, symbols: ChainMap) -> None:
-        self.b.connect(symbols.get(name), dst, dst_slot, scope, name, self.types)
+    def connect(self, name: str, dst: int, dst_slot: int, scope: str) -> None:
+        self.b.connect(self.symbols.get(name), dst, dst_slot, scope, name, self.types)
 
 
 # -- formats that kept only edges ---------------------------------------------------------------
@@ -621,7 +612,7 @@ def _build_flattened(b: GraphBuilder, dag: nx.DiGraph) -> None:
         scope, father, label = placed.get(key, ("", None, ""))
 
         def graph_ref(name: str, k: int | None, _value: Any, key: Any = key) -> Any:
-            return scopes.get((key, _subgraph_label(name, k)))
+            return scopes.get((key, nesting_label(name, k)))
 
         attrs, hashed = _attrs_json(op.attributes, graph_ref, f"node {key!r}")
         b.add_node(KIND_OPERATOR, op.op_type, op.domain, scope, "", attrs, hashed)
@@ -699,9 +690,9 @@ def _logicx_format(dag: nx.DiGraph) -> str:
 def _build(loaded: _Loaded) -> GraphBuilder:
     b = GraphBuilder()
     if loaded.fmt == "younger-paper/complete":
-        _NamedWalker(b, _paper_scope).walk(loaded.dag, "", ChainMap(), 0, None, "")
+        _NamedWalker(b, _paper_scope).walk(loaded.dag, "", 0, None, "")
     elif loaded.fmt == "logicx":
-        _NamedWalker(b, _logicx_scope).walk(loaded.dag, "", ChainMap(), 0, None, "")
+        _NamedWalker(b, _logicx_scope).walk(loaded.dag, "", 0, None, "")
     elif loaded.fmt == "younger-paper/standardized":
         _build_flattened(b, loaded.dag)
     else:
@@ -850,7 +841,7 @@ def _apply_header(row: dict[str, Any], header: dict[str, Any]) -> None:
 
 def extract_instance(path: str) -> ModelResult:
     """A Younger instance folder (or bare graph file) → one models row and its graph. Never raises."""
-    row = _row(path, _default_name(path), None, None)
+    row = new_row(path, _default_name(path))
     row.update(dict.fromkeys(EXTRA_KEYS))
     try:
         if os.path.isdir(path):
@@ -861,14 +852,14 @@ def extract_instance(path: str) -> ModelResult:
         row["younger_format"] = loaded.fmt
         _apply_header(row, loaded.header)
         graph = _build(loaded).finish()
-    except YoungerFormatError as exc:
-        return _fail(row, str(exc))
+    except ExtractionError as exc:  # YoungerFormatError included
+        return failed(row, str(exc))
     except RecursionError:
-        return _fail(row, "subgraphs are nested too deeply to walk")
+        return failed(row, "subgraphs are nested too deeply to walk")
     except MemoryError:
-        return _fail(row, "ran out of memory while reading the Younger instance")
+        return failed(row, "ran out of memory while reading the Younger instance")
     except Exception as exc:  # a structure none of the known Younger writers produces
-        return _fail(row, f"the Younger instance has an unexpected structure ({type(exc).__name__}: "
+        return failed(row, f"the Younger instance has an unexpected structure ({type(exc).__name__}: "
                           f"{_line(exc)})")
     row["graph_id"] = graph.graph_id
     return ModelResult(row, graph)

@@ -8,7 +8,7 @@ with ONNX control flow (If / Loop / Scan, nested). Two architectures appear twic
 with different seeds), so deduplication has something to find.
 
 Every file keeps its full graph -- node names, initializer names, dtypes and dims -- but its weights
-point at an external ``weights.bin`` that is not shipped (see ``younger_graph.zoo.strip_weights``); read
+point at an external ``weights.bin`` that is not shipped (see ``younger_graph.loaders.zoo.strip_weights``); read
 them with ``onnx.load(path, load_external_data=False)``. ``sample/meta.csv`` lists
 ``file,name,task,source,tags,ref``: ``ref`` is the zoo reference the file was exported from (for an
 onnxruntime-quantized file, the model that was quantized), empty otherwise. The output is deterministic.
@@ -31,8 +31,7 @@ from typing import Any
 import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
-
-from younger_graph.zoo import export_zoo_model, strip_weights
+from younger_graph.loaders.zoo import export_zoo_model, strip_weights
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUT = REPO_ROOT / "sample"

@@ -92,7 +92,7 @@ def zoo_export():
     """`zoo_export(ref, seed=0)` → ModelProto, exported once per session (skips without torch)."""
     pytest.importorskip("torch")
     pytest.importorskip("torchvision")
-    from younger_graph.zoo import export_zoo_model
+    from younger_graph.loaders.zoo import export_zoo_model
 
     cache: dict[tuple[str, int], onnx.ModelProto] = {}
 

@@ -1,6 +1,6 @@
 """An independent recount of what extraction should produce, using plain `onnx` only.
 
-Deliberately written differently from younger_graph/extract/onnx_graph.py (and never importing
+Deliberately written differently from younger_graph/walk/onnx_walker.py (and never importing
 younger_graph) so the two can check each other: a recursive walk keeping, per scope, one set of
 names that carry a flow (graph inputs and node outputs) and one of names that are initializers.
 

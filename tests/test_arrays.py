@@ -10,7 +10,7 @@ import pyarrow as pa
 import pytest
 
 from younger_graph import arrays
-from younger_graph.model import SCHEMAS
+from younger_graph.schema import SCHEMAS
 
 CASES = [
     (pa.string(), []),
@@ -52,7 +52,7 @@ def test_tables_from_rows_and_empty():
 
 
 def test_no_pandas_import():
-    code = ("import sys; from younger_graph import arrays; from younger_graph.model import SCHEMAS;"
+    code = ("import sys; from younger_graph import arrays; from younger_graph.schema import SCHEMAS;"
             "arrays.table_from_rows([{'model_id': 'x', 'num_bytes': 1}], SCHEMAS['models']);"
             "arrays.empty_table(SCHEMAS['edges']); print('pandas' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout

@@ -66,7 +66,7 @@ def _check_tables(folder: Path) -> None:
     import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
-    from younger_graph.model import SCHEMAS
+    from younger_graph.schema import SCHEMAS
 
     tables = {t: pq.read_table(folder / f"{t}.parquet") for t in SCHEMAS}
     for name, table in tables.items():

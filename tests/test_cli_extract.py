@@ -16,8 +16,7 @@ from conftest import cli_env, make_model, tensor_vi, write_model
 from onnx import TensorProto
 from onnx import helper as oh
 from onnx_recount import recount
-
-from younger_graph.extract.model_file import extract_file
+from younger_graph.loaders.onnx_files import extract_file
 
 
 def _console_script() -> list[str]:

@@ -25,13 +25,15 @@ from torch_geometric.data import InMemoryDataset
 from torch_geometric.loader import DataLoader
 
 from younger_graph.communities import compute_communities
+from younger_graph.datasets import YoungerDataset, YoungerOnDiskDataset, export_pyg
+from younger_graph.errors import ExportError
 from younger_graph.export.annotate import annotate
 from younger_graph.export.dense import DenseOptions, export_dense, topological_order
-from younger_graph.export.pyg import PygOptions, export_pyg, negative_edges
-from younger_graph.export.source import ExportError, Selection
+from younger_graph.export.items import negative_edges
+from younger_graph.export.raw import PygOptions
 from younger_graph.export.vocab import canonical_attrs, split_labels
 from younger_graph.extract import extract
-from younger_graph.pyg import YoungerDataset, YoungerOnDiskDataset
+from younger_graph.reading import Selection
 from younger_graph.store import open_store
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -494,13 +496,10 @@ def test_topological_order_breaks_ties_by_idx_and_survives_cycles() -> None:
 
 # -- CLI and imports ------------------------------------------------------------------------------
 def test_cli_commands(db: Path, tmp_path: Path) -> None:
-    import typer
     from typer.testing import CliRunner
 
-    from younger_graph.export.command import register
+    from younger_graph.cli import app
 
-    app = typer.Typer()
-    register(app)
     runner = CliRunner()
     r = runner.invoke(app, ["export", "pyg", "--db", str(db), "--task", "link", "--vocab", "noattrs", "--split",
                             "6:2:2", "--seed", "7", "--out", str(tmp_path / "ds"), "--format", "json"])
@@ -532,12 +531,13 @@ def test_export_modules_import_without_torch(db: Path, tmp_path: Path) -> None:
     code = (
         "import sys\n"
         "for m in ('torch', 'torch_geometric'): sys.modules[m] = None\n"
-        "import younger_graph.export.command, younger_graph.export.pyg, younger_graph.export.annotate\n"
+        "import younger_graph.cli, younger_graph.export.builder, younger_graph.export.raw\n"
+        "import younger_graph.export.annotate\n"
         "from younger_graph.export.dense import export_dense\n"
         "from younger_graph.store import open_store\n"
         f"with open_store({str(db)!r}) as s: meta = export_dense(s, {str(tmp_path / 'd')!r})\n"
         "assert meta['files'] == ['dense.npz', 'vocab.json', 'meta.json'], meta['files']\n"
-        "try:\n    import younger_graph.pyg\nexcept ImportError as e:\n    assert 'younger-graph[pyg]' in str(e)\n"
+        "try:\n    import younger_graph.datasets\nexcept ImportError as e:\n    assert 'younger-graph[pyg]' in str(e)\n"
         "else:\n    raise SystemExit('imported without torch_geometric')\n"
     )
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
@@ -624,8 +624,8 @@ def test_ondisk_streams_edges_and_inserts_in_batches(disk: dict[str, Path], tmp_
                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     from torch_geometric.data import SQLiteDatabase
 
-    from younger_graph.export.pyg import Builder
-    from younger_graph.pyg import process_ondisk
+    from younger_graph.datasets import process_ondisk
+    from younger_graph.export.builder import Builder
 
     copy = tmp_path / "copy"
     shutil.copytree(disk["graph"] / "raw", copy / "raw")
@@ -721,13 +721,10 @@ def test_dense_attr_features(db: Path, tmp_path: Path) -> None:
 
 
 def test_cli_storage_and_attr_features(db: Path, tmp_path: Path) -> None:
-    import typer
     from typer.testing import CliRunner
 
-    from younger_graph.export.command import register
+    from younger_graph.cli import app
 
-    app = typer.Typer()
-    register(app)
     runner = CliRunner()
     out = tmp_path / "ds"
     r = runner.invoke(app, ["export", "pyg", "--db", str(db), "--task", "link", "--vocab", "noattrs", "--storage",

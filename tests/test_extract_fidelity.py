@@ -21,9 +21,9 @@ from conftest import make_model, tensor_vi, write_model
 from onnx import AttributeProto, TensorProto
 from onnx import helper as oh
 from onnx_recount import recount
+from younger_graph.loaders.onnx_files import extract_file
 
 from younger_graph.extract import extract
-from younger_graph.extract.model_file import extract_file
 from younger_graph.graph import ExtractedGraph
 
 FLOAT = TensorProto.FLOAT

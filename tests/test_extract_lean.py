@@ -12,10 +12,10 @@ from conftest import make_model, tensor_vi
 from google.protobuf.descriptor import FieldDescriptor
 from onnx import TensorProto, numpy_helper
 from onnx import helper as oh
+from younger_graph.loaders.onnx_files import parse_model
 
-from younger_graph.extract import lean
-from younger_graph.extract.model_file import parse_model
-from younger_graph.extract.onnx_graph import ExtractionError
+from younger_graph.errors import ExtractionError
+from younger_graph.walk import lean
 
 PAYLOADS = ("raw_data", "float_data", "double_data", "string_data")
 

@@ -6,9 +6,9 @@ import hashlib
 from pathlib import Path
 
 import pytest
+from younger_graph.loaders.onnx_files import read_and_hash
 
 from younger_graph.extract import prefetch
-from younger_graph.extract.model_file import read_and_hash
 
 
 def _files(tmp_path):

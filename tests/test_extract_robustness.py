@@ -18,10 +18,10 @@ import pytest
 from conftest import make_model, tensor_vi, write_model
 from onnx import TensorProto
 from onnx import helper as oh
+from younger_graph.loaders.onnx_files import extract_file
 
 from younger_graph.extract import StrictError, extract
-from younger_graph.extract.model_file import extract_file
-from younger_graph.model import TABLE_NAMES
+from younger_graph.schema import TABLE_NAMES
 from younger_graph.tables import TableDir
 
 FLOAT = TensorProto.FLOAT

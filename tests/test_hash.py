@@ -16,8 +16,8 @@ from conftest import make_model, tensor_vi, write_model
 from onnx import TensorProto
 from onnx import helper as oh
 
-from younger_graph.extract.onnx_graph import model_to_builder
 from younger_graph.hashing import HASH_VERSION
+from younger_graph.walk.onnx_walker import model_to_builder
 
 FLOAT = TensorProto.FLOAT
 
@@ -233,7 +233,7 @@ def test_pinned_vectors_are_all_different():
 _CHILD = """
 import json, sys
 import onnx
-from younger_graph.extract.onnx_graph import model_to_builder
+from younger_graph.walk.onnx_walker import model_to_builder
 out = {}
 for path in sys.argv[1:]:
     out[path] = list(model_to_builder(onnx.load(path)).hash_ids())

@@ -392,9 +392,8 @@ def test_stats_json_identical_on_embedded_and_neo4j(neo4j_store, embedded: Path,
 
 # -- CLI ----------------------------------------------------------------------------------------
 def stats_cli(*args: str) -> subprocess.CompletedProcess[str]:
-    """`younger-graph stats ...` in a subprocess (through the module's own entry point, which
-    registers the command where cli.COMMAND_MODULES does not list it yet)."""
-    return subprocess.run([sys.executable, "-m", "younger_graph.stats.command", "stats", *args],
+    """`younger-graph stats ...` in a subprocess."""
+    return subprocess.run([sys.executable, "-m", "younger_graph.cli", "stats", *args],
                           capture_output=True, text=True, env=cli_env(), timeout=300)
 
 
@@ -426,15 +425,11 @@ def test_cli_writes_json_report_and_plots(cli_outputs: Path, embedded: Path) -> 
 
 
 def _in_process(*args: str) -> Any:
-    """The stats command on a fresh Typer app (the CLI's global app is left alone), in this process."""
-    import typer
+    """The stats command of the CLI's app, in this process."""
     from typer.testing import CliRunner
 
-    from younger_graph.stats.command import register
+    from younger_graph.cli import app
 
-    app = typer.Typer()
-    app.callback()(lambda: None)  # keep `stats` a subcommand
-    register(app)
     return CliRunner().invoke(app, ["stats", *args], env={"COLUMNS": "200", "NO_COLOR": "1"})
 
 
@@ -456,14 +451,14 @@ def test_cli_formats_and_filters(embedded: Path) -> None:
 @pytest.mark.parametrize(("args", "message"), [
     (["--where", "no_such_query"], "no query named"),
     (["--where", "graphs_with_path"], "needs --param ops"),
-    (["--format", "xml"], "unknown format"),
+    (["--format", "xml"], "--format must be one of"),
     (["--param", "a=1"], "give --where too"),
 ])
 def test_cli_rejects_bad_options(embedded: Path, args: list[str], message: str) -> None:
-    from younger_graph.cli import CLIError
+    from younger_graph.errors import YoungerGraphError
 
     r = _in_process("--db", str(embedded), *args)
-    assert isinstance(r.exception, CLIError) and message in str(r.exception), r.output
+    assert isinstance(r.exception, YoungerGraphError) and message in str(r.exception), r.output
 
 
 def test_cli_error_is_one_line_and_exit_2(embedded: Path) -> None:
@@ -536,7 +531,7 @@ def test_html_report_renders_in_headless_chromium(cli_outputs: Path, tmp_path: P
 def test_old_database_gains_the_metric_columns(corpus: Path, tmp_path: Path) -> None:
     import ladybug
 
-    from younger_graph.model import SCHEMAS
+    from younger_graph.schema import SCHEMAS
     from younger_graph.store.embedded import SCHEMA_DDL, _columns_ddl
 
     db = tmp_path / "old.db"

@@ -27,7 +27,7 @@ from onnx import AttributeProto, TensorProto, helper, numpy_helper
 from younger_graph.loaders.younger import extract_instance, is_younger_instance, safe_loads
 
 from younger_graph.extract import extract
-from younger_graph.extract.onnx_graph import model_to_builder
+from younger_graph.walk.onnx_walker import model_to_builder
 
 STATIC = Path(__file__).resolve().parent / "fixtures" / "younger"
 

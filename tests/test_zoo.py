@@ -16,7 +16,7 @@ pytest.importorskip("torchvision")
 pytest.importorskip("timm")
 pytest.importorskip("transformers")
 
-from younger_graph.zoo import (
+from younger_graph.loaders.zoo import (
     TRANSFORMERS_MODEL_TYPES,
     ZOO_PREFIXES,
     export_zoo_model,

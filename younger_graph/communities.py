@@ -29,7 +29,7 @@ from __future__ import annotations
 import contextlib
 import json
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,45 +37,33 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from younger_graph import dialect
 from younger_graph.canonical import dumps
+from younger_graph.errors import QueryError, UsageError
 from younger_graph.graph import GraphBuilder
 from younger_graph.hashing import graph_hash
-from younger_graph.model import DEFAULT_SEED, KIND_INPUT, KIND_OUTPUT
-from younger_graph.store.base import QueryError, Store
-from younger_graph.store.embedded import COMMUNITY_DDL
+from younger_graph.query import library
+from younger_graph.reading import (
+    Selection,
+    batches,
+    boundary_nodes,
+    community_incidence,
+    graphs_with_communities,
+    read_batch,
+    select_graphs,
+)
+from younger_graph.schema import DEFAULT_SEED, KIND_INPUT, KIND_OUTPUT
+from younger_graph.store.base import Store
 
 METHODS = ("cnm", "louvain", "wcc")
 BOUNDARY_MARK = "boundary|"
 BATCH_NODES = 200_000  # operators read per batch (at least one whole graph)
 BATCH_GRAPHS = 1_000
 
-COMMUNITY_CONSTRAINTS = [
-    "CREATE CONSTRAINT community_id IF NOT EXISTS FOR (c:Community) REQUIRE c.community_id IS UNIQUE",
-    "CREATE INDEX community_graph IF NOT EXISTS FOR (c:Community) ON (c.graph_id)",
-    "CREATE INDEX community_method IF NOT EXISTS FOR (c:Community) ON (c.method)",
-    "CREATE INDEX community_hash IF NOT EXISTS FOR (c:Community) ON (c.hash)",
-]
 COMMUNITY_SCHEMA = pa.schema([
     ("community_id", pa.string()), ("graph_id", pa.string()), ("method", pa.string()), ("k", pa.int64()),
     ("size", pa.int64()), ("boundary_size", pa.int64()), ("hash", pa.string()), ("hash_noattr", pa.string()),
 ])
 LINK_SCHEMA = pa.schema([("from", pa.string()), ("to", pa.string())])
-
-OPERATORS_OF = (
-    "MATCH (g:Graph)-[:CONTAINS]->(o:Operator) WHERE g.graph_id IN $ids "
-    "RETURN o.graph_id AS graph_id, o.idx AS idx, o.uid AS uid, o.kind AS kind, o.op_type AS op_type, "
-    "o.domain AS domain, o.scope AS scope, o.attrs AS attrs, o.initializers AS initializers"
-)
-FLOWS_OF = (
-    "MATCH (g:Graph)-[:CONTAINS]->(a:Operator)-[f:FLOWS]->(b:Operator) WHERE g.graph_id IN $ids "
-    "RETURN a.graph_id AS graph_id, a.idx AS src, f.src_slot AS src_slot, b.idx AS dst, f.dst_slot AS dst_slot"
-)
-# Community nodes are written with their links in one transaction, so these need no traversal.
-DONE_GRAPHS = "MATCH (c:Community) WHERE c.method = $method RETURN DISTINCT c.graph_id AS graph_id"
-DELETE_COMMUNITIES = "MATCH (c:Community) WHERE c.graph_id IN $ids AND c.method = $method DETACH DELETE c"
-DEDUP = ("MATCH (c:Community) WHERE c.method = $method RETURN count(c) AS communities, "
-         "count(DISTINCT c.hash) AS unique_hash, count(DISTINCT c.hash_noattr) AS unique_noattr")
 
 Progress = Callable[[int, int], None]
 
@@ -101,14 +89,6 @@ class CommunitySummary:
 
     def as_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
-
-
-# -- schema ---------------------------------------------------------------------------------------
-def ensure_community_schema(store: Store) -> None:
-    """Declare Community, HAS_COMMUNITY and MEMBER_OF (embedded) or their constraint (Neo4j)."""
-    store.ensure_schema({}, [])
-    for statement in COMMUNITY_DDL if store.backend == "embedded" else COMMUNITY_CONSTRAINTS:
-        store.run(statement, write=True)
 
 
 # -- one graph --------------------------------------------------------------------------------------
@@ -150,11 +130,16 @@ def node_labels(ops: pd.DataFrame) -> tuple[list[str], list[str]]:
     return builder.label, builder.label_noattr
 
 
+def check_method(method: str) -> str:
+    if method not in METHODS:
+        raise UsageError(f"--method must be one of {', '.join(METHODS)}, not {method!r}")
+    return method
+
+
 def partition(nodes: Sequence[int], edges: Sequence[tuple[int, int]], method: str,
               seed: int = DEFAULT_SEED) -> list[list[int]]:
     """Communities of an undirected simple graph, each sorted, numbered by their smallest node."""
-    if method not in METHODS:
-        raise ValueError(f"unknown community method {method!r}; choose one of {', '.join(METHODS)}")
+    check_method(method)
     import networkx as nx  # imported on use: 0.5 s, and only this step needs it
 
     g = nx.Graph()
@@ -191,24 +176,16 @@ def describe(graph_id: str, ops: pd.DataFrame, flows: pd.DataFrame, parts: list[
     dst = pos[flows["dst"].to_numpy(np.int64)]
     src_slot = flows["src_slot"].to_numpy(np.int64)
     dst_slot = flows["dst_slot"].to_numpy(np.int64)
-    comm = np.empty(n, dtype=np.int64)
+    owner = np.full(n, -1, dtype=np.int64)
     members = [pos[np.asarray(p, dtype=np.int64)] for p in parts]
     for k, m in enumerate(members):
-        comm[m] = k
-    cs, cd = comm[src], comm[dst]
-    crossing = cs != cd
-    edge_ids = np.arange(len(src))
-    owner = np.concatenate([cs, cd[crossing]])
-    incident = np.concatenate([edge_ids, edge_ids[crossing]])
-    order = np.argsort(owner, kind="stable")
-    owner, incident = owner[order], incident[order]
-    bounds = np.searchsorted(owner, np.arange(len(parts) + 1))
+        owner[m] = k
+    ptr, incident = community_incidence(src, dst, owner, len(parts))
     local = np.full(n, -1, dtype=np.int64)
     out = GraphCommunities(graph_id, parts, [], [], [])
     for k, m in enumerate(members):
-        e = incident[bounds[k]:bounds[k + 1]]
-        ends = np.unique(np.concatenate([src[e], dst[e]]))
-        boundary = np.setdiff1d(ends, m, assume_unique=True)
+        e = incident[ptr[k]:ptr[k + 1]]
+        boundary = boundary_nodes(m, src, dst, e)
         nodes = np.concatenate([m, boundary])
         local[nodes] = np.arange(len(nodes))
         flows_k = (local[src[e]], src_slot[e], local[dst[e]], dst_slot[e])
@@ -222,35 +199,11 @@ def describe(graph_id: str, ops: pd.DataFrame, flows: pd.DataFrame, parts: list[
 
 
 # -- the whole store ------------------------------------------------------------------------------
-def _selected_graphs(store: Store, where: str | None) -> pd.DataFrame:
-    from younger_graph.query import looks_like_write
-
-    if where and looks_like_write(where):
-        raise ValueError("--where must be a condition on g (the Graph), e.g. 'g.num_operators < 5000'")
-    text = f"MATCH (g:Graph) WHERE {where} " if where else "MATCH (g:Graph) "
-    text += "RETURN g.graph_id AS graph_id, g.num_nodes AS num_nodes"
-    df = store.run(dialect.translate(text, store.backend))
-    return df.sort_values("graph_id", kind="stable").reset_index(drop=True)
-
-
-def _batches(graphs: pd.DataFrame, max_nodes: int) -> Iterator[list[str]]:
-    batch: list[str] = []
-    nodes = 0
-    for gid, n in zip(graphs["graph_id"], graphs["num_nodes"].fillna(0)):
-        if batch and (nodes + int(n) > max_nodes or len(batch) >= BATCH_GRAPHS):
-            yield batch
-            batch, nodes = [], 0
-        batch.append(gid)
-        nodes += int(n)
-    if batch:
-        yield batch
-
-
 def _gds_available(store: Store) -> bool:
     if store.backend != "neo4j":
         return False
     try:
-        store.run("CALL gds.version() YIELD gdsVersion RETURN gdsVersion")
+        store.query("gds_version")
     except QueryError:
         return False
     return True
@@ -260,20 +213,13 @@ def _gds_wcc(store: Store, ids: list[str]) -> dict[str, list[list[int]]] | None:
     """Weakly connected components of these graphs by GDS (one projection per batch), or None."""
     name = f"younger-graph-wcc-{uuid.uuid4().hex}"
     try:
-        store.run("MATCH (g:Graph)-[:CONTAINS]->(s:Operator) WHERE g.graph_id IN $ids "
-                  "OPTIONAL MATCH (s)-[:FLOWS]->(t:Operator) "
-                  "WITH gds.graph.project($name, s, t) AS p RETURN p.nodeCount AS nodes",
-                  {"ids": ids, "name": name}, write=True)
-        df = store.run("CALL gds.wcc.stream($name) YIELD nodeId, componentId "
-                       "WITH gds.util.asNode(nodeId) AS o, componentId "
-                       "RETURN o.graph_id AS graph_id, o.idx AS idx, componentId AS component",
-                       {"name": name}, write=True)
+        store.query("gds_wcc_project", ids=ids, name=name)
+        df = store.query("gds_wcc_stream", name=name)
     except QueryError:
         return None
     finally:
         with contextlib.suppress(QueryError):
-            store.run("CALL gds.graph.drop($name, false) YIELD graphName RETURN graphName", {"name": name},
-                      write=True)
+            store.query("gds_drop", name=name)
     out: dict[str, list[list[int]]] = {}
     for gid, rows in df.groupby("graph_id", sort=False):
         parts = rows.groupby("component")["idx"].apply(lambda s: sorted(int(i) for i in s))
@@ -305,13 +251,14 @@ def compute_communities(store: Store, method: str = "cnm", *, where: str | None 
     `where` is a Cypher condition on `g` (the Graph node) selecting graphs, e.g. `g.num_operators < 5000`.
     The store must be open for writing.
     """
-    if method not in METHODS:
-        raise ValueError(f"unknown community method {method!r}; choose one of {', '.join(METHODS)}")
+    check_method(method)
     summary = CommunitySummary(method, seed if method == "louvain" else None)
-    ensure_community_schema(store)
-    graphs = _selected_graphs(store, where)
+    delete = library().get("delete_communities")
+    store.require_writable()
+    store.ensure_schema({}, [])  # each backend declares Community and its links with the rest of its schema
+    graphs = select_graphs(store, Selection(where=where))
     if not force:
-        done = set(store.run(DONE_GRAPHS, {"method": method})["graph_id"])
+        done = graphs_with_communities(store, method)
         keep = ~graphs["graph_id"].isin(done)
         summary.skipped = int((~keep).sum())
         graphs = graphs[keep]
@@ -322,10 +269,9 @@ def compute_communities(store: Store, method: str = "cnm", *, where: str | None 
     done_count = 0
     if on_progress:
         on_progress(0, total)
-    for ids in _batches(graphs, limit):
-        ops_all = store.run(OPERATORS_OF, {"ids": ids})
-        flows_all = store.run(FLOWS_OF, {"ids": ids})
-        ops_by = dict(tuple(ops_all.sort_values(["graph_id", "idx"]).groupby("graph_id", sort=False)))
+    for ids in batches(graphs, limit):
+        ops_all, flows_all = read_batch(store, ids)
+        ops_by = dict(tuple(ops_all.groupby("graph_id", sort=False)))
         flows_by = dict(tuple(flows_all.groupby("graph_id", sort=False)))
         from_gds = _gds_wcc(store, ids) if gds else None
         if gds and from_gds is None:
@@ -352,7 +298,7 @@ def compute_communities(store: Store, method: str = "cnm", *, where: str | None 
             has_to += h
             member_from += mf
             member_to += mt
-        prepare = [(DELETE_COMMUNITIES, {"ids": ids, "method": method})] if force else []
+        prepare = [(delete.text_for(store.backend), {"ids": ids, "method": method})] if force else []
         store.write_rows([
             ("Community", pa.Table.from_pylist(communities, schema=COMMUNITY_SCHEMA)),
             ("HAS_COMMUNITY", pa.table({"from": has_from, "to": has_to}, schema=LINK_SCHEMA)),
@@ -366,7 +312,7 @@ def compute_communities(store: Store, method: str = "cnm", *, where: str | None 
             on_progress(done_count, total)
     if gds and gds_graphs and not summary.warnings:
         summary.engine = "gds"
-    dedup = store.run(DEDUP, {"method": method})
+    dedup = store.query("community_counts", method=method)
     summary.total_communities = int(dedup["communities"].iloc[0])
     summary.unique_subgraphs = int(dedup["unique_hash"].iloc[0])
     summary.unique_subgraphs_noattr = int(dedup["unique_noattr"].iloc[0])

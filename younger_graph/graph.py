@@ -17,7 +17,7 @@ import pyarrow as pa
 from younger_graph import arrays, hashing
 from younger_graph.canonical import dumps
 from younger_graph.metrics import graph_metrics
-from younger_graph.model import (
+from younger_graph.schema import (
     EDGES_SCHEMA,
     GRAPHS_SCHEMA,
     INPUT_OP_TYPE,

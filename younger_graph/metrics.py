@@ -31,26 +31,12 @@ from typing import Any
 
 import numpy as np
 
-from younger_graph.model import KIND_OPERATOR
+from younger_graph.schema import KIND_OPERATOR
 
 CONTROL_FLOW_OPS = frozenset({"If", "Loop", "Scan"})
 _NARROW = 64  # frontier size above which a level is processed with numpy
 DEFAULT_DOMAINS = frozenset({"", "ai.onnx"})
 STANDARD_DOMAINS = frozenset({"", "ai.onnx", "ai.onnx.ml"})
-
-# Column names and types, in the order they are appended to graphs.parquet.
-METRIC_COLUMNS: tuple[tuple[str, str], ...] = (
-    ("num_components", "int64"),
-    ("max_in_degree", "int64"),
-    ("max_out_degree", "int64"),
-    ("depth", "int64"),
-    ("width", "int64"),
-    ("num_op_types", "int64"),
-    ("op_type_entropy", "float64"),
-    ("has_control_flow", "bool"),
-    ("has_custom_domain", "bool"),
-)
-
 
 def graph_metrics(
     kind: Sequence[str],

@@ -15,12 +15,14 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from younger_graph import dialect
+from younger_graph.errors import QueryLibraryError
 from younger_graph.resources import shipped_dir
 
 PARAM_TYPES = ("int", "float", "str", "bool", "list[str]", "list[int]", "list[float]")
@@ -29,8 +31,10 @@ _PARAM = re.compile(r"^(\w+)\s+([\w\[\]]+)(?:\s*=\s*(.*))?$")
 WRITE_CLAUSES = re.compile(r"\b(CREATE|MERGE|DELETE|DETACH|SET|REMOVE|DROP|COPY|ALTER|LOAD|INSTALL)\b", re.I)
 
 
-class QueryLibraryError(ValueError):
-    """A query file or a parameter value is malformed; one sentence."""
+INTERNAL_DIR = "internal"  # cypher/internal/: queries the package runs itself (reading, communities)
+
+__all__ = ["Library", "Param", "Query", "QueryLibraryError", "library", "looks_like_write", "parse_query", "queries",
+           "resolve"]
 
 
 def cypher_dir() -> Path:
@@ -78,7 +82,7 @@ class Query:
     params: tuple[Param, ...] = ()
     writes: bool = False
     path: Path | None = None
-    extra: dict[str, str] = field(default_factory=dict)
+    internal: bool = False  # cypher/internal/: run by the package itself, not listed by `queries`
 
     def text_for(self, backend: str) -> str:
         nullable = {p.name: p.type for p in self.params if not p.required and p.default is None}
@@ -148,6 +152,8 @@ class Library:
         self.queries: dict[str, Query] = {}
         for path in sorted(root.rglob("*.cypher")):
             q = parse_query(path.read_text(encoding="utf-8"), path, path.stem)
+            if path.relative_to(root).parts[0] == INTERNAL_DIR:
+                q = replace(q, internal=True)
             if q.name in self.queries:
                 raise QueryLibraryError(f"two queries are named {q.name}: {self.queries[q.name].path} and {path}")
             self.queries[q.name] = q
@@ -157,13 +163,22 @@ class Library:
             raise QueryLibraryError(f"no query named {name!r}; `younger-graph queries` lists them")
         return self.queries[name]
 
-    def __iter__(self):  # type: ignore[no-untyped-def]
-        return iter(self.queries.values())
+    def __iter__(self) -> Iterator[Query]:
+        """The public queries (cypher/internal/ left out)."""
+        return (q for q in self.queries.values() if not q.internal)
+
+    def internal(self) -> list[Query]:
+        return [q for q in self.queries.values() if q.internal]
 
 
 @lru_cache(maxsize=1)
 def library() -> Library:
     return Library(cypher_dir())
+
+
+def queries() -> list[Query]:
+    """The public query library (what `younger-graph queries` lists), in name order of their files."""
+    return list(library())
 
 
 def resolve(spec: str) -> Query:

@@ -22,7 +22,7 @@ import pyarrow.parquet as pq
 
 from younger_graph import __version__, arrays
 from younger_graph.hashing import HASH_VERSION
-from younger_graph.model import FORMAT_VERSION, SCHEMAS, TABLE_NAMES
+from younger_graph.schema import FORMAT_VERSION, SCHEMAS, TABLE_NAMES
 
 PARTS = ".parts"
 MERGE_TMP = ".merge-tmp"

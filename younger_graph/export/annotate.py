@@ -27,7 +27,7 @@ from typing import Any
 
 import pandas as pd
 
-from younger_graph.export.source import ExportError
+from younger_graph.errors import ExportError
 from younger_graph.store.base import Store
 
 ON = {"model_name": ("Model", "name"), "model_id": ("Model", "model_id"), "graph_id": ("Graph", "graph_id")}

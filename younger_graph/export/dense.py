@@ -31,19 +31,12 @@ from typing import Any
 
 import numpy as np
 
+from younger_graph.errors import ExportError
 from younger_graph.export.features import AttrTable
 from younger_graph.export.features import describe as describe_attr_features
-from younger_graph.export.source import (
-    ExportError,
-    Progress,
-    Selection,
-    backend_versions,
-    batches,
-    read_batch,
-    select_graphs,
-    store_fingerprint,
-)
+from younger_graph.export.raw import BATCH_NODES, Progress, backend_versions, store_fingerprint
 from younger_graph.export.vocab import TokenTable, build_vocab, check_view
+from younger_graph.reading import Selection, batches, read_batch, select_graphs
 from younger_graph.store.base import Store
 
 FORMAT = "younger-graph-dense/1"
@@ -120,7 +113,7 @@ def export_dense(store: Store, out: str | Path, options: DenseOptions | None = N
     done = 0
     if on_progress:
         on_progress("reading graphs", 0, len(graphs))
-    for ids in batches(graphs):
+    for ids in batches(graphs, BATCH_NODES):
         ops, flows = read_batch(store, ids)
         op_groups = {g: f for g, f in ops.groupby("graph_id", sort=False)}
         flow_groups = {g: f for g, f in flows.groupby("graph_id", sort=False)}

@@ -25,7 +25,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from younger_graph.export.vocab import _strings
+from younger_graph.export.vocab import filled_strings
 
 FORMAT = "younger-graph-attr-features/1"
 
@@ -132,7 +132,7 @@ class AttrTable:
 
     def encode(self, attrs: Any) -> np.ndarray:
         """Row per node of a column of attribute JSON strings (a pyarrow array or a sequence)."""
-        column = _strings(attrs, "{}")
+        column = filled_strings(attrs, "{}")
         if len(column) == 0:
             return np.zeros(0, dtype=np.int32)
         encoded = pc.dictionary_encode(column)

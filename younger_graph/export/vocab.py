@@ -81,9 +81,9 @@ class TokenTable:
 
     def encode(self, op_type: Any, domain: Any, attrs: Any = None) -> np.ndarray:
         """Codes of the nodes whose columns are given (pyarrow arrays or sequences of str)."""
-        parts = [_strings(op_type), _strings(domain)]
+        parts = [filled_strings(op_type), filled_strings(domain)]
         if self.view == "attrs":
-            parts.append(_strings(attrs, "{}"))
+            parts.append(filled_strings(attrs, "{}"))
         if len(parts[0]) == 0:
             return np.zeros(0, dtype=np.int32)
         joined = pc.binary_join_element_wise(*parts, "|")
@@ -104,7 +104,7 @@ class TokenTable:
         return f"{op_type}|{domain}|{canonical_attrs(attrs)}"
 
 
-def _strings(values: Any, fill: str = "") -> pa.Array:
+def filled_strings(values: Any, fill: str = "") -> pa.Array:
     arr = values if isinstance(values, (pa.Array, pa.ChunkedArray)) else pa.array(
         [None if v is None else str(v) for v in values], pa.string())
     if isinstance(arr, pa.ChunkedArray):

@@ -19,20 +19,20 @@ from typing import Any
 import pyarrow as pa
 
 from younger_graph import arrays
-from younger_graph.extract.model_file import ModelResult, extract_file, extract_zoo, model_id_for, read_and_hash
+from younger_graph.errors import StrictError
 from younger_graph.extract.prefetch import Prefetcher
 from younger_graph.extract.sources import Source, expand_sources, load_metadata, metadata_for
-from younger_graph.model import SCHEMAS
+from younger_graph.loaders.onnx_files import extract_file, read_and_hash
+from younger_graph.loaders.results import ModelResult, model_id_for
+from younger_graph.loaders.younger import extract_instance
+from younger_graph.loaders.zoo import extract_zoo
+from younger_graph.schema import SCHEMAS
 from younger_graph.tables import TableDir, concat_or_empty, models_from_rows
 
 FLUSH_MODELS = 256
 FLUSH_ROWS = 1_000_000
 
 __all__ = ["ExtractSummary", "StrictError", "extract"]
-
-
-class StrictError(RuntimeError):
-    """--strict: the first failed model stops the run (what was extracted before it is kept)."""
 
 
 @dataclass
@@ -49,6 +49,11 @@ class ExtractSummary:
     def line(self) -> str:
         return (f"{self.ok} ok, {self.failed} failed, {self.duplicates} duplicates"
                 f" ({self.new_graphs} new architectures, {self.skipped} already extracted)")
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"ok": self.ok, "failed": self.failed, "duplicates": self.duplicates, "skipped": self.skipped,
+                "new_graphs": self.new_graphs, "errors": [{"source": s, "error": e} for s, e in self.errors],
+                "tables": self.counts}
 
 
 @dataclass
@@ -71,7 +76,7 @@ class _Known:
 
 
 # Per-process settings, sent once to each worker rather than with every task; `buffer` is the
-# worker's reused read buffer (see model_file.read_source_bytes).
+# worker's reused read buffer (see loaders/onnx_files.read_source_bytes).
 _WORKER: dict[str, Any] = {"known_content": frozenset(), "infer_shapes": False, "buffer": bytearray()}
 
 # Tasks are handed to workers largest first within windows of this many: a big file started last
@@ -88,8 +93,6 @@ def _run_one(source: Source) -> ModelResult:
     if source.kind == "zoo":
         return extract_zoo(source.ref, _WORKER["infer_shapes"])
     if source.kind == "younger":
-        from younger_graph.loaders.younger import extract_instance
-
         return extract_instance(source.ref)
     read = read_and_hash(source.ref, _WORKER["buffer"])
     if isinstance(read.data, memoryview):  # keep the buffer, which may have grown for this file

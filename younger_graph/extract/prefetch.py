@@ -16,7 +16,7 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from types import TracebackType
 
-from younger_graph.extract.model_file import Buffer, FileBytes, new_buffer, read_and_hash
+from younger_graph.loaders.onnx_files import Buffer, FileBytes, new_buffer, read_and_hash
 
 _DONE = object()
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from younger_graph import zoo
+from younger_graph.loaders import younger, zoo
 
 MODEL_SUFFIXES = (".onnx",)
 KEY_COLUMNS = ("file", "path", "ref", "model", "source")
@@ -36,8 +36,6 @@ def _is_model_file(name: str) -> bool:
 
 
 def _younger_kind(path: str) -> str | None:
-    from younger_graph.loaders import younger
-
     return "younger" if younger.is_younger_instance(path) else None
 
 

@@ -1,12 +1,12 @@
 """Corpus statistics: `compute_stats(store)` → a JSON document (docs/stats.md), and its renderers.
 
-    from younger_graph.stats import compute_stats, render_html
+    import younger_graph as yg
     with yg.open("corpus.db") as store:
-        doc = compute_stats(store, task="image-classification")
-    Path("report.html").write_text(render_html(doc))
+        doc = yg.stats(store, task="image-classification")
+    Path("report.html").write_text(yg.stats_report(doc))
 
-The CLI command is `younger-graph stats` (younger_graph/stats/command.py). Names are imported on
-first use, so registering the command costs the CLI's start-up nothing (no numpy/pandas/matplotlib).
+The CLI command is `younger-graph stats` (younger_graph/cli/analysis.py). Names are imported on
+first use, so importing the package costs nothing (no numpy/pandas/matplotlib).
 """
 
 from __future__ import annotations
@@ -25,7 +25,6 @@ _WHERE = {
     "render_html": "render",
     "render_json": "render",
     "render_markdown": "render",
-    "render_table": "render",
     "write_plots": "plots",
     "svg_texts": "plots",
 }

@@ -18,7 +18,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from younger_graph.query import QueryLibraryError, resolve
+from younger_graph.errors import QueryLibraryError, StatsError
+from younger_graph.query import resolve
 
 SCHEMA_VERSION = 1
 TOP = 30
@@ -30,10 +31,6 @@ STATS_QUERIES = (
     "stats_by_task", "stats_by_origin", "stats_overview", "stats_op_types", "stats_graph_sizes",
     "stats_graph_structure", "stats_graph_features", "stats_in_degrees", "stats_out_degrees", "stats_cooccurrence",
 )
-
-
-class StatsError(ValueError):
-    """The selection cannot be made (bad --where query, unknown columns); one sentence."""
 
 
 def compute_stats(store: Any, task: str | None = None, where: str | None = None,

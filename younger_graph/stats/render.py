@@ -1,4 +1,5 @@
-"""Renderers of a statistics document: rich tables, JSON, Markdown and a self-contained HTML report.
+"""Renderers of a statistics document: JSON, Markdown and a self-contained HTML report, plus the
+sections every renderer shows (the terminal table is drawn by the CLI from the same sections).
 
 All of them read only the document (docs/stats.md), so a saved `stats --format json` file can be
 rendered again later. The HTML report embeds its plots as inline SVG and its data as JSON: one file,
@@ -12,12 +13,12 @@ import json
 from typing import Any
 
 import pandas as pd
-from rich.console import Console
 
 from younger_graph import __version__
 from younger_graph.stats import FORMATS
 
-__all__ = ["FORMATS", "render_html", "render_json", "render_markdown", "render_table", "sections"]
+__all__ = ["FORMATS", "TEXT_COLUMNS", "cells", "render_html", "render_json", "render_markdown", "sections",
+           "selection_line"]
 
 DIST_COLUMNS = ["count", "min", "median", "mean", "p90", "max"]
 TEXT_COLUMNS = ("", "task", "origin", "op_type", "domain", "producer", "consumer", "graphs with")
@@ -51,7 +52,7 @@ def _dist_rows(dists: dict[str, dict[str, Any]], labels: dict[str, str]) -> pd.D
     return pd.DataFrame(rows, columns=["", *DIST_COLUMNS])
 
 
-def _selection_line(doc: dict[str, Any]) -> str:
+def selection_line(doc: dict[str, Any]) -> str:
     sel = doc["selection"]
     parts = []
     if sel.get("task") is not None:
@@ -116,23 +117,9 @@ def sections(doc: dict[str, Any]) -> list[tuple[str, str, pd.DataFrame]]:
     ]
 
 
-def _cells(df: pd.DataFrame) -> list[list[str]]:
+def cells(df: pd.DataFrame) -> list[list[str]]:
     return [[_pct(v) if c == "share" else _fmt(v) for c, v in zip(df.columns, row)]
             for row in df.astype(object).itertuples(index=False)]
-
-
-# -- rich ---------------------------------------------------------------------------------------
-def render_table(doc: dict[str, Any], console: Console) -> None:
-    from rich.table import Table
-
-    console.print(f"[bold]younger-graph stats[/bold] ({_selection_line(doc)})", highlight=False)
-    for _, title, df in sections(doc):
-        table = Table(title=title, title_justify="left")
-        for col in df.columns:
-            table.add_column(str(col), justify="left" if col in TEXT_COLUMNS else "right", overflow="fold")
-        for row in _cells(df):
-            table.add_row(*row)
-        console.print(table)
 
 
 # -- markdown -----------------------------------------------------------------------------------
@@ -141,7 +128,7 @@ def _md_cell(text: str) -> str:
 
 
 def render_markdown(doc: dict[str, Any]) -> str:
-    lines = ["# younger-graph stats", "", f"Selection: {_selection_line(doc)}.", ""]
+    lines = ["# younger-graph stats", "", f"Selection: {selection_line(doc)}.", ""]
     for _, title, df in sections(doc):
         lines += [f"## {title}", ""]
         if not len(df):
@@ -149,7 +136,7 @@ def render_markdown(doc: dict[str, Any]) -> str:
             continue
         lines.append("| " + " | ".join(_md_cell(str(c)) for c in df.columns) + " |")
         lines.append("|" + "|".join("---" if c in TEXT_COLUMNS else "---:" for c in df.columns) + "|")
-        lines += ["| " + " | ".join(_md_cell(c) for c in row) + " |" for row in _cells(df)]
+        lines += ["| " + " | ".join(_md_cell(c) for c in row) + " |" for row in cells(df)]
         lines.append("")
     return "\n".join(lines)
 
@@ -188,7 +175,7 @@ def _html_table(df: pd.DataFrame, collapse_after: int = 40) -> str:
         return "<p class=meta>(none)</p>"
     head = "".join(f"<th class={'l' if c in TEXT_COLUMNS else 'r'}>{html.escape(str(c))}</th>" for c in df.columns)
     body = []
-    for row in _cells(df):
+    for row in cells(df):
         body.append("<tr>" + "".join(f"<td class={'l' if c in TEXT_COLUMNS else 'r'}>{html.escape(v)}</td>"
                                      for c, v in zip(df.columns, row)) + "</tr>")
     table = f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body[:collapse_after])}</tbody></table>"
@@ -208,7 +195,7 @@ def render_html(doc: dict[str, Any], svgs: dict[str, str] | None = None) -> str:
         "<meta name=viewport content='width=device-width,initial-scale=1'>",
         "<title>younger-graph stats</title>", f"<style>{CSS}</style></head><body>",
         "<h1>younger-graph stats</h1>",
-        f"<p class=meta>Selection: {html.escape(_selection_line(doc))}. Statistics per unique architecture "
+        f"<p class=meta>Selection: {html.escape(selection_line(doc))}. Statistics per unique architecture "
         f"(graph) unless stated; schema version {doc['schema_version']}; younger-graph {__version__}.</p>",
     ]
     for key, title, df in sections(doc):

@@ -22,7 +22,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from younger_graph.model import SCHEMAS
+from younger_graph.errors import QueryError, StoreError, StoreErrorKind
+from younger_graph.schema import SCHEMAS
 from younger_graph.store.properties import AttributeFlattener, infer_types
 from younger_graph.tables import read_table, table_path
 
@@ -46,12 +47,7 @@ REL_ENDPOINTS = {
 }
 
 
-class StoreError(RuntimeError):
-    """A store problem the user can act on (unreachable, refused, not found); one sentence."""
-
-
-class QueryError(StoreError):
-    """The database rejected a query; the message is the database's own."""
+__all__ = ["GraphChunk", "LoadSummary", "QueryError", "Store", "StoreError", "StoreErrorKind"]
 
 
 @dataclass
@@ -180,18 +176,32 @@ class Store(ABC):
         each property's type as the store has it: an existing declaration wins over the one asked for."""
 
     # -- shared API -----------------------------------------------------------------------------
+    writable: bool = False
+
+    @staticmethod
+    def read_only_error() -> StoreError:
+        return StoreError("the store was opened read-only; pass --write (write=True) to modify it",
+                          StoreErrorKind.READ_ONLY)
+
+    def require_writable(self) -> None:
+        if not self.writable:
+            raise self.read_only_error()
+
     def __enter__(self) -> Store:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def query(self, name: str, *, write: bool = False, **params: Any) -> pd.DataFrame:
-        """Run a named library query (cypher/NAME.cypher) with parameters; defaults filled in."""
-        from younger_graph.query import library
+    def query(self, spec: str, params: dict[str, Any] | None = None, *, write: bool = False,
+              **kwparams: Any) -> pd.DataFrame:
+        """Run a library query by name (cypher/NAME.cypher), a .cypher file or Cypher text; parameters
+        (a dict and/or keywords, converted to the types a query declares, defaults filled in) are
+        bound by the driver, never pasted into the text. Write queries need a store opened for writing."""
+        from younger_graph.query import resolve
 
-        q = library().get(name)
-        return self.run(q.text_for(self.backend), q.bind(params), write=write or q.writes)
+        q = resolve(spec)
+        return self.run(q.text_for(self.backend), q.bind({**(params or {}), **kwparams}), write=write or q.writes)
 
     def loaded_graph_ids(self) -> set[str]:
         df = self.run("MATCH (g:Graph) RETURN g.graph_id AS graph_id")
@@ -217,7 +227,8 @@ class Store(ABC):
         JSON): on the embedded store those many sparse columns cost most of the load time."""
         folder = Path(folder)
         if not table_path(folder, "graphs").exists():
-            raise StoreError(f"{folder} has no graphs.parquet: run `younger-graph extract` first")
+            raise StoreError(f"{folder} has no graphs.parquet: run `younger-graph extract` first",
+                             StoreErrorKind.MISSING)
         summary = LoadSummary()
         graphs = read_table(folder, "graphs")
         models = read_table(folder, "models")

@@ -21,8 +21,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from younger_graph.errors import first_line
-from younger_graph.model import SCHEMAS
+from younger_graph.errors import StoreErrorKind, first_line
+from younger_graph.schema import SCHEMAS
 from younger_graph.store.base import (
     GRAPH_COLUMNS,
     MODEL_CORE,
@@ -56,13 +56,12 @@ SCHEMA_DDL = [
     "scope STRING, tensor STRING, dtype STRING, shape STRING)",
 ]
 # Written by `younger-graph communities`; declared with the rest so queries naming them run (empty) before.
-COMMUNITY_DDL = [
+SCHEMA_DDL += [
     "CREATE NODE TABLE IF NOT EXISTS Community(community_id STRING, graph_id STRING, method STRING, k INT64, "
     "size INT64, boundary_size INT64, hash STRING, hash_noattr STRING, PRIMARY KEY(community_id))",
     "CREATE REL TABLE IF NOT EXISTS HAS_COMMUNITY(FROM Graph TO Community)",
     "CREATE REL TABLE IF NOT EXISTS MEMBER_OF(FROM Operator TO Community)",
 ]
-SCHEMA_DDL += COMMUNITY_DDL
 
 
 def buffer_pool_bytes() -> int:
@@ -85,12 +84,14 @@ class EmbeddedStore(Store):
         self.writable = write
         self._serial: int | None = None  # the next Graph.serial; read from the store at the first write
         if not write and not os.path.exists(path):
-            raise StoreError(f"no database at {path}: load one with `younger-graph load DIR --db {path}`")
+            raise StoreError(f"no database at {path}: load one with `younger-graph load DIR --db {path}`",
+                             StoreErrorKind.MISSING)
         try:
             self.db = ladybug.Database(str(path), read_only=not write, buffer_pool_size=buffer_pool_bytes())
             self.conn = ladybug.Connection(self.db)
         except RuntimeError as exc:
-            raise StoreError(f"cannot open the embedded database at {path}: {first_line(exc)}") from None
+            raise StoreError(f"cannot open the embedded database at {path}: {first_line(exc)}",
+                             StoreErrorKind.INVALID) from None
 
     def close(self) -> None:
         for obj in (getattr(self, "conn", None), getattr(self, "db", None)):
@@ -105,7 +106,7 @@ class EmbeddedStore(Store):
 
     def run(self, cypher: str, params: dict[str, Any] | None = None, *, write: bool = False) -> pd.DataFrame:
         if write and not self.writable:
-            raise StoreError("the store was opened read-only; pass --write (write=True) to modify it")
+            raise self.read_only_error()
         result = self._execute(cypher, params)
         if isinstance(result, list):  # several statements: the last one's rows
             result = result[-1]
@@ -127,7 +128,7 @@ class EmbeddedStore(Store):
         graph_props = self._properties("Graph")
         if existing.get("uid") != "INT64" or "serial" not in graph_props:
             raise StoreError(f"{self.location} was written by an older younger-graph (string operator keys): "
-                             "load it again into a new database")
+                             "load it again into a new database", StoreErrorKind.INVALID)
         for name, kind in sorted(attr_kinds.items()):
             prop = property_name(name)
             if prop not in existing:
@@ -160,7 +161,7 @@ class EmbeddedStore(Store):
                 raise StoreError(f"cannot declare property {name!r} of type {kind!r}")
             if name not in existing:
                 if not self.writable:
-                    raise StoreError("the store was opened read-only; pass --write (write=True) to modify it")
+                    raise self.read_only_error()
                 self._execute(f"ALTER TABLE {label} ADD {name} {kind}")
                 existing[name] = kind
             out[name] = existing[name]
@@ -212,7 +213,7 @@ class EmbeddedStore(Store):
     def write_rows(self, steps: list[tuple[str, pa.Table]], *,
                    prepare: list[tuple[str, dict[str, Any]]] | None = None) -> None:
         if not self.writable:
-            raise StoreError("the store was opened read-only; pass --write (write=True) to modify it")
+            raise self.read_only_error()
         self._copy_in_transaction([(name, self._in_table_order(name, table)) for name, table in steps], prepare)
 
     def _in_table_order(self, name: str, table: pa.Table) -> pa.Table:

@@ -15,7 +15,7 @@ from typing import Any
 import pandas as pd
 import pyarrow as pa
 
-from younger_graph.errors import first_line
+from younger_graph.errors import StoreErrorKind, first_line
 from younger_graph.store.base import (
     GRAPH_COLUMNS,
     NODE_KEYS,
@@ -40,6 +40,11 @@ CONSTRAINTS = [
     "CREATE INDEX model_graph IF NOT EXISTS FOR (m:Model) ON (m.graph_id)",
     "CREATE INDEX staging_graph IF NOT EXISTS FOR (g:GraphStaging) ON (g.graph_id)",
     "CREATE INDEX staging_operator IF NOT EXISTS FOR (o:OperatorStaging) ON (o.uid)",
+    # Written by `younger-graph communities`.
+    "CREATE CONSTRAINT community_id IF NOT EXISTS FOR (c:Community) REQUIRE c.community_id IS UNIQUE",
+    "CREATE INDEX community_graph IF NOT EXISTS FOR (c:Community) ON (c.graph_id)",
+    "CREATE INDEX community_method IF NOT EXISTS FOR (c:Community) ON (c.method)",
+    "CREATE INDEX community_hash IF NOT EXISTS FOR (c:Community) ON (c.hash)",
 ]
 
 # Graphs too large for one transaction (a 150k-operator graph exceeds a default server's
@@ -97,7 +102,8 @@ class Neo4jStore(Store):
         try:
             import neo4j
         except ImportError:
-            raise StoreError("the neo4j driver is not installed: pip install 'younger-graph[neo4j]'") from None
+            raise StoreError("the neo4j driver is not installed: pip install 'younger-graph[neo4j]'",
+                             StoreErrorKind.INVALID) from None
         self._neo4j = neo4j
         self.location = uri
         self.writable = write
@@ -109,11 +115,11 @@ class Neo4jStore(Store):
             self.driver.verify_connectivity()
         except neo4j.exceptions.AuthError:
             raise StoreError(f"Neo4j at {uri} refused the credentials of user {user!r} "
-                             "(set NEO4J_USERNAME / NEO4J_PASSWORD)") from None
+                             "(set NEO4J_USERNAME / NEO4J_PASSWORD)", StoreErrorKind.AUTH) from None
         except (neo4j.exceptions.ServiceUnavailable, OSError) as exc:
-            raise StoreError(f"cannot reach Neo4j at {uri}: {first_line(exc)}") from None
+            raise StoreError(f"cannot reach Neo4j at {uri}: {first_line(exc)}", StoreErrorKind.UNREACHABLE) from None
         except (neo4j.exceptions.ConfigurationError, ValueError) as exc:
-            raise StoreError(f"bad Neo4j URI {uri!r}: {first_line(exc)}") from None
+            raise StoreError(f"bad Neo4j URI {uri!r}: {first_line(exc)}", StoreErrorKind.INVALID) from None
 
     def close(self) -> None:
         driver = getattr(self, "driver", None)
@@ -126,7 +132,7 @@ class Neo4jStore(Store):
 
     def run(self, cypher: str, params: dict[str, Any] | None = None, *, write: bool = False) -> pd.DataFrame:
         if write and not self.writable:
-            raise StoreError("the store was opened read-only; pass --write (write=True) to modify it")
+            raise self.read_only_error()
         def work(tx: Any) -> pd.DataFrame:
             return _frame(tx.run(cypher, params or {}))
 
@@ -134,9 +140,10 @@ class Neo4jStore(Store):
             with self._session(write) as session:
                 return session.execute_write(work) if write else session.execute_read(work)
         except self._neo4j.exceptions.Neo4jError as exc:
-            raise QueryError(f"{exc.code}: {exc.message}") from None
+            raise _query_error(exc) from None
         except self._neo4j.exceptions.ServiceUnavailable as exc:
-            raise StoreError(f"lost the connection to Neo4j at {self.location}: {first_line(exc)}") from None
+            raise StoreError(f"lost the connection to Neo4j at {self.location}: {first_line(exc)}",
+                             StoreErrorKind.UNREACHABLE) from None
 
     # -- schema and loading ---------------------------------------------------------------------
     def ensure_schema(self, attr_kinds: dict[str, str], model_columns: list[str]) -> dict[str, str]:
@@ -202,7 +209,7 @@ class Neo4jStore(Store):
     def write_rows(self, steps: list[tuple[str, pa.Table]], *,
                    prepare: list[tuple[str, dict[str, Any]]] | None = None) -> None:
         if not self.writable:
-            raise StoreError("the store was opened read-only; pass --write (write=True) to modify it")
+            raise self.read_only_error()
         work_items: list[tuple[str, list[dict[str, Any]]]] = []
         for name, table in steps:
             rows = table.to_pylist()
@@ -229,7 +236,16 @@ class Neo4jStore(Store):
             with self._session(True) as session:
                 session.execute_write(work)
         except self._neo4j.exceptions.Neo4jError as exc:
-            raise QueryError(f"{exc.code}: {exc.message}") from None
+            raise _query_error(exc) from None
+
+
+# Server status codes of statements refused because the session or transaction only reads.
+_READ_ONLY_CODES = ("Neo.ClientError.Statement.AccessMode", "Neo.ClientError.General.ForbiddenOnReadOnlyDatabase")
+
+
+def _query_error(exc: Any) -> QueryError:
+    kind = StoreErrorKind.READ_ONLY if exc.code in _READ_ONLY_CODES else StoreErrorKind.QUERY
+    return QueryError(f"{exc.code}: {exc.message}", kind)
 
 
 def _frame(result: Any) -> pd.DataFrame:

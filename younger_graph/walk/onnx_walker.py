@@ -22,11 +22,20 @@ from typing import Any
 from onnx import AttributeProto, FunctionProto, GraphProto, ModelProto, NodeProto, ValueInfoProto
 
 from younger_graph.canonical import dumps
-from younger_graph.extract.attrs import attribute_value, dtype_name, sparse_summary, tensor_summary
+from younger_graph.errors import ExtractionError
 from younger_graph.graph import GraphBuilder, initializer_columns
-from younger_graph.model import KIND_OPERATOR
+from younger_graph.schema import KIND_OPERATOR
+from younger_graph.walk.attrs import attribute_value, dtype_name, sparse_summary, tensor_summary
+from younger_graph.walk.scopes import (
+    SymbolTable,
+    check_nesting,
+    function_scope,
+    nesting_label,
+    subgraph_scope,
+)
 
-MAX_NESTING = 64
+__all__ = ["ExtractionError", "model_to_builder"]
+
 _GRAPH_TYPES = (AttributeProto.GRAPH, AttributeProto.GRAPHS)
 
 # What a tensor name resolves to in a scope: a producer (node idx, output slot), or an initializer,
@@ -34,27 +43,7 @@ _GRAPH_TYPES = (AttributeProto.GRAPH, AttributeProto.GRAPHS)
 Producer = tuple[int, int]
 Symbol = Producer | str
 TensorType = tuple[str | None, str | None]  # declared (dtype, shape JSON)
-
-# Scopes nest (a subgraph sees the names of the graphs around it and may shadow them), but a lookup
-# per input and per edge must stay cheap: names live in one flat dict per kind, and a scope records
-# what it overwrote (an undo log) to put it back when it ends. A ChainMap did the same with a Python
-# level lookup per name.
-_ABSENT = object()
-Undo = list[tuple[str, Any]]
-
-
-def _define(table: dict[str, Any], undo: Undo, name: str, value: Any) -> None:
-    undo.append((name, table.get(name, _ABSENT)))
-    table[name] = value
-
-
-def _restore(table: dict[str, Any], undo: Undo) -> None:
-    for name, old in reversed(undo):
-        if old is _ABSENT:
-            del table[name]
-        else:
-            table[name] = old
-
+_ABSENT = SymbolTable.ABSENT
 
 # Canonical attribute JSON by the serialized attributes of a node (same bytes, same JSON): most
 # operators of a model, and of a corpus, repeat a few attribute sets. Subgraph attributes are never
@@ -62,10 +51,6 @@ def _restore(table: dict[str, Any], undo: Undo) -> None:
 _ATTRS_CACHE: dict[tuple[bytes, ...], str] = {}
 _CACHE_MAX_KEY_BYTES = 1024
 _CACHE_MAX_ENTRIES = 20_000  # ~100 bytes each: a few MiB at most
-
-
-class ExtractionError(ValueError):
-    """A model that cannot be turned into a graph; the message is one sentence for the user."""
 
 
 def _shape_json(vi: ValueInfoProto) -> TensorType:
@@ -90,54 +75,50 @@ class _Walker:
         self.functions: dict[tuple[str, str, str], FunctionProto] = {
             (f.domain, f.name, f.overload): f for f in model.functions
         }
-        self.symbols: dict[str, Symbol] = {}
+        self.symbols = SymbolTable()
         # Declared (dtype, shape) by name, scoped like the symbols: a subgraph's declarations must not
         # leak into the enclosing graph (a body value named like an outer one would retype its edges).
-        self.types: dict[str, TensorType] = {}
+        self.types = SymbolTable()
 
     # -- scopes ---------------------------------------------------------------------------------
     def walk_graph(self, graph: GraphProto, scope: str, depth: int, parent: int | None, nest_label: str) -> None:
-        if depth > MAX_NESTING:
-            raise ExtractionError(f"subgraphs are nested deeper than {MAX_NESTING} levels")
-        b, symbols = self.b, self.symbols
-        undo_types: Undo = []
-        undo: Undo = []
-        for vi in (*graph.value_info, *graph.input, *graph.output):
-            if vi.name:
-                _define(self.types, undo_types, vi.name, _shape_json(vi))
-        local: set[str] = set()  # names defined by this graph itself so far
-        for init in graph.initializer:
-            _define(symbols, undo, init.name, dumps(tensor_summary(init)))
-            local.add(init.name)
-        for sparse in graph.sparse_initializer:
-            _define(symbols, undo, sparse.values.name, dumps(sparse_summary(sparse)))
-            local.add(sparse.values.name)
-        b.num_initializers += len(graph.initializer) + len(graph.sparse_initializer)
+        check_nesting(depth)
+        b = self.b
+        with self.types.scope() as types, self.symbols.scope() as symbols:
+            for vi in (*graph.value_info, *graph.input, *graph.output):
+                if vi.name:
+                    types.define(vi.name, _shape_json(vi))
+            local: set[str] = set()  # names defined by this graph itself so far
+            for init in graph.initializer:
+                symbols.define(init.name, dumps(tensor_summary(init)))
+                local.add(init.name)
+            for sparse in graph.sparse_initializer:
+                symbols.define(sparse.values.name, dumps(sparse_summary(sparse)))
+                local.add(sparse.values.name)
+            b.num_initializers += len(graph.initializer) + len(graph.sparse_initializer)
 
-        position = 0
-        for vi in graph.input:
-            if vi.name in local:  # IR < 4 lists initializers as inputs too
-                continue
-            local.add(vi.name)
-            idx = b.add_input(scope, vi.name, position)
-            position += 1
-            _define(symbols, undo, vi.name, (idx, 0))
-            if parent is not None:
-                b.add_nesting(parent, idx, nest_label)
-        self.walk_nodes(graph.node, scope, depth, parent, nest_label, undo)
-        for position, vi in enumerate(graph.output):
-            idx = b.add_output(scope, vi.name, position)
-            if parent is not None:
-                b.add_nesting(parent, idx, nest_label)
-            b.connect(symbols.get(vi.name), idx, 0, scope, vi.name, self.types)
-        _restore(symbols, undo)
-        _restore(self.types, undo_types)
+            position = 0
+            for vi in graph.input:
+                if vi.name in local:  # IR < 4 lists initializers as inputs too
+                    continue
+                local.add(vi.name)
+                idx = b.add_input(scope, vi.name, position)
+                position += 1
+                symbols.define(vi.name, (idx, 0))
+                if parent is not None:
+                    b.add_nesting(parent, idx, nest_label)
+            self.walk_nodes(graph.node, scope, depth, parent, nest_label)
+            for position, vi in enumerate(graph.output):
+                idx = b.add_output(scope, vi.name, position)
+                if parent is not None:
+                    b.add_nesting(parent, idx, nest_label)
+                b.connect(symbols.get(vi.name), idx, 0, scope, vi.name, types.names)
 
-    def walk_nodes(self, nodes: Any, scope: str, depth: int, parent: int | None, nest_label: str,
-                   undo: Undo) -> None:
+    def walk_nodes(self, nodes: Any, scope: str, depth: int, parent: int | None, nest_label: str) -> None:
         # Two passes: ONNX asks for topological order but real files break it; register every
         # output first so a consumer listed before its producer still gets its edge.
-        b, symbols = self.b, self.symbols
+        b = self.b
+        symbols, undo = self.symbols.names, self.symbols.log
         prefix = f"{scope}/" if scope else ""
         added: list[tuple[int, NodeProto, list[str], bool]] = []
         for node in nodes:
@@ -146,11 +127,11 @@ class _Walker:
             if parent is not None:
                 b.add_nesting(parent, idx, nest_label)
             for slot, out in enumerate(node.output):
-                if out:  # _define, inlined: once per tensor of the model
+                if out:  # SymbolTable.define, inlined: once per tensor of the model
                     undo.append((out, symbols.get(out, _ABSENT)))
                     symbols[out] = (idx, slot)
             added.append((idx, node, inputs, nested))
-        connect, types, functions = b.connect, self.types, self.functions
+        connect, types, functions = b.connect, self.types.names, self.functions
         for idx, node, inputs, nested in added:
             for slot, name in enumerate(inputs):
                 if name:
@@ -166,37 +147,33 @@ class _Walker:
         for attr in node.attribute:
             if attr.type == AttributeProto.GRAPH:
                 self.b.num_subgraphs += 1
-                self.walk_graph(attr.g, f"{prefix}{idx}/{attr.name}", depth + 1, idx, attr.name)
+                self.walk_graph(attr.g, subgraph_scope(prefix, idx, attr.name), depth + 1, idx, attr.name)
             elif attr.type == AttributeProto.GRAPHS:
                 for k, g in enumerate(attr.graphs):
                     self.b.num_subgraphs += 1
-                    label = f"{attr.name}/{k}"
-                    self.walk_graph(g, f"{prefix}{idx}/{label}", depth + 1, idx, label)
+                    self.walk_graph(g, subgraph_scope(prefix, idx, attr.name, k), depth + 1, idx,
+                                    nesting_label(attr.name, k))
 
     def walk_function(self, function: FunctionProto, call: NodeProto, idx: int, prefix: str, depth: int) -> None:
-        if depth > MAX_NESTING:
-            raise ExtractionError(f"function calls are nested deeper than {MAX_NESTING} levels")
+        check_nesting(depth, "function calls")
         self.b.num_functions += 1
         # The body sees only its formal parameters, bound to whatever the call's actual inputs are.
-        caller_symbols, caller_types = self.symbols, self.types
+        caller = self.symbols.names
         bound: dict[str, Symbol] = {}
         for formal, actual in zip(function.input, call.input):
-            if actual and actual in caller_symbols:
-                bound[formal] = caller_symbols[actual]
-        scope = f"{prefix}{idx}/{function.domain}:{function.name}"
+            if actual and actual in caller:
+                bound[formal] = caller[actual]
+        scope = function_scope(prefix, idx, function.domain, function.name)
         # Types too: only what the function itself declares (the caller's names mean nothing inside).
-        self.symbols = bound
-        self.types = {vi.name: _shape_json(vi) for vi in function.value_info if vi.name}
-        try:
-            self.walk_nodes(function.node, scope, depth + 1, idx, f"fn:{function.name}", [])
-        finally:
-            self.symbols, self.types = caller_symbols, caller_types
+        declared = {vi.name: _shape_json(vi) for vi in function.value_info if vi.name}
+        with self.symbols.isolated(bound), self.types.isolated(declared):
+            self.walk_nodes(function.node, scope, depth + 1, idx, f"fn:{function.name}")
 
     # -- nodes ----------------------------------------------------------------------------------
     def initializer_slots(self, inputs: list[str]) -> dict[int, str] | None:
         """Input slot → canonical JSON of the initializer it reads (None when it reads none)."""
         found = None
-        symbols = self.symbols
+        symbols = self.symbols.names
         for slot, name in enumerate(inputs):
             if name:
                 symbol = symbols.get(name)
@@ -227,7 +204,7 @@ def _attributes_json(node: NodeProto, prefix: str, idx: int) -> tuple[str, str |
     attrs: dict[str, Any] = {}
     hash_attrs: dict[str, Any] = {}
     for attr in node.attribute:
-        attrs[attr.name] = attribute_value(attr, lambda name, k: _graph_scope(prefix, idx, name, k))
+        attrs[attr.name] = attribute_value(attr, lambda name, k: subgraph_scope(prefix, idx, name, k))
         if attr.type in _GRAPH_TYPES:
             # Scope paths contain node indices, which must not reach the hash.
             hash_attrs[attr.name] = "subgraph"
@@ -239,10 +216,6 @@ def _attributes_json(node: NodeProto, prefix: str, idx: int) -> tuple[str, str |
             _ATTRS_CACHE.clear()
         _ATTRS_CACHE[key] = attrs_json
     return attrs_json, None, False
-
-
-def _graph_scope(prefix: str, idx: int, name: str, k: int | None) -> str:
-    return f"{prefix}{idx}/{name}" if k is None else f"{prefix}{idx}/{name}/{k}"
 
 
 def model_to_builder(model: ModelProto) -> GraphBuilder:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import hashlib
 import importlib
 import io
 import logging
@@ -31,6 +32,10 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import onnx
 from onnx import external_data_helper, numpy_helper
+from younger_graph.loaders.onnx_files import extract_model
+from younger_graph.loaders.results import ModelResult, failed, model_id_for, new_row
+
+from younger_graph.errors import first_line
 
 if TYPE_CHECKING:
     import torch
@@ -39,6 +44,7 @@ __all__ = [
     "TRANSFORMERS_MODEL_TYPES",
     "ZOO_PREFIXES",
     "export_zoo_model",
+    "extract_zoo",
     "is_zoo_ref",
     "parse_zoo_ref",
     "strip_weights",
@@ -420,3 +426,18 @@ def strip_weights(model: onnx.ModelProto, location: str = "weights.bin") -> onnx
                 continue
             offset += _externalise(tensor, location, offset)
     return stripped
+
+
+def extract_zoo(ref: str, infer_shapes: bool = False) -> ModelResult:
+    """A zoo reference exported (randomly initialised, fixed seed) and extracted → its row and graph."""
+    row = new_row(ref, ref)
+    row["origin"] = ref.split(":", 1)[0]
+    try:
+        model = export_zoo_model(ref)
+    except Exception as exc:  # export failures of third-party code come in every shape
+        return failed(row, f"{ref} could not be exported: {first_line(exc)}")
+    data = model.SerializeToString()
+    row["content_sha256"] = hashlib.sha256(data).hexdigest()
+    row["num_bytes"] = len(data)
+    row["model_id"] = model_id_for(ref, row["content_sha256"])
+    return extract_model(model, row, infer_shapes)

@@ -1,6 +1,6 @@
 """`YoungerDataset`: a folder written by `younger-graph export pyg`, as a PyTorch Geometric dataset.
 
-    from younger_graph.pyg import YoungerDataset
+    from younger_graph.datasets import YoungerDataset
     from torch_geometric.loader import DataLoader
 
     train = YoungerDataset("dataset/", split="train")
@@ -17,7 +17,9 @@ of processed/, `vocab.json`, `targets.json` and `meta.json` from raw/ in one cal
 `processed/ondisk/{train,val,test}.db`, SQLite tables of typed columns (`processed/ondisk/schema.json`)
 written from the same raw/ in batches of Data objects, with identical items.
 
-This module needs torch_geometric (`pip install 'younger-graph[pyg]'`); the rest of the package does not.
+`export_pyg` writes such a folder from a store (stage 1, younger_graph.export.raw, then
+`build_processed`). This module needs torch_geometric (`pip install 'younger-graph[pyg]'`); the rest
+of the package does not.
 """
 
 from __future__ import annotations
@@ -32,13 +34,44 @@ try:
     import torch
     from torch_geometric.data import Data, InMemoryDataset, OnDiskDataset, SQLiteDatabase
 except ImportError as exc:  # pragma: no cover - depends on the environment
-    raise ImportError("younger_graph.pyg needs torch_geometric: pip install 'younger-graph[pyg]'") from exc
+    raise ImportError("younger_graph.datasets needs torch_geometric: pip install 'younger-graph[pyg]'") from exc
 
-from younger_graph.export.pyg import Builder
-from younger_graph.export.source import Progress
+from younger_graph.errors import ExportError
+from younger_graph.export.builder import Builder
+from younger_graph.export.raw import STORAGES, Progress, PygOptions, release_memory, write_raw
 from younger_graph.export.vocab import SPLITS, Vocab
+from younger_graph.reading import Selection
+from younger_graph.store.base import Store
 
-__all__ = ["SPLITS", "YoungerDataset", "YoungerOnDiskDataset"]
+__all__ = ["SPLITS", "YoungerDataset", "YoungerOnDiskDataset", "build_processed", "export_pyg"]
+
+
+def export_pyg(store: Store, out: str | Path, options: PygOptions | None = None, selection: Selection | None = None,
+               on_progress: Progress | None = None) -> dict[str, Any]:
+    """Write the dataset folder `out` (raw/ from the store, then processed/); returns meta.json's content.
+
+    The two stages are also available apart: `write_raw` (needs the store) then `build_processed`
+    (needs torch_geometric); the CLI closes the store in between, so the database's page cache is
+    gone before tensors are built."""
+    options = (options or PygOptions()).check()
+    write_raw(store, Path(out), options, selection, on_progress)
+    return build_processed(out, on_progress)
+
+
+def build_processed(out: str | Path, on_progress: Progress | None = None,
+                    storage: str | None = None) -> dict[str, Any]:
+    """processed/, vocab.json, targets.json and meta.json from out/raw/; returns meta.json's content.
+
+    `storage` (default: the export's `--storage`): `memory` writes processed/{split}.pt, `disk`
+    processed/ondisk/{split}.db."""
+    release_memory()
+    if storage is None:
+        params = json.loads((Path(out) / "raw" / "export.json").read_text(encoding="utf-8"))
+        storage = params.get("options", {}).get("storage", "memory")
+    if storage not in STORAGES:
+        raise ExportError(f"storage must be one of {', '.join(STORAGES)}, not {storage!r}")
+    (process_ondisk if storage == "disk" else process)(out, on_progress=on_progress)
+    return json.loads((Path(out) / "meta.json").read_text(encoding="utf-8"))
 
 ONDISK_DIR = "ondisk"  # processed/ondisk/: the on-disk splits, apart from the InMemoryDataset files
 TABLE = "data"  # the SQLite table of every split database

@@ -1,6 +1,8 @@
-"""One model source → one models row (+ its graph when it extracts). Runs inside worker processes.
+"""ONNX model files → a models row (+ the graph when it extracts). Runs inside worker processes.
 
-Nothing here raises for a bad model: every failure becomes `status="error"` with one sentence.
+Reading (with the OS trouble a path can bring: directories, FIFOs, loops, missing files), hashing,
+parsing without tensor payloads (younger_graph.walk.lean) and walking (younger_graph.walk). Nothing
+here raises for a bad model: every failure becomes `status="error"` with one sentence.
 """
 
 from __future__ import annotations
@@ -11,58 +13,17 @@ import mmap
 import os
 import stat
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import onnx
 from google.protobuf.message import DecodeError
+from younger_graph.loaders.results import ModelResult, failed, model_id_for, new_row
 
 from younger_graph.canonical import dumps
-from younger_graph.errors import first_line
-from younger_graph.extract.lean import lean_model_bytes
-from younger_graph.extract.onnx_graph import ExtractionError, model_to_builder
-from younger_graph.graph import ExtractedGraph
-
-
-@dataclass
-class ModelResult:
-    row: dict[str, Any]
-    graph: ExtractedGraph | None = None
-    known: bool = False  # content already extracted earlier: the parent fills in graph_id
-    extra: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def ok(self) -> bool:
-        return self.row["status"] == "ok"
-
-
-def model_id_for(source: str, content_sha256: str | None) -> str:
-    return hashlib.sha256(f"{source}\0{content_sha256 or ''}".encode()).hexdigest()[:16]
-
-
-def _row(source: str, name: str, sha: str | None, size: int | None) -> dict[str, Any]:
-    return {
-        "model_id": model_id_for(source, sha),
-        "source": source,
-        "name": name,
-        "status": "ok",
-        "error": "",
-        "graph_id": None,
-        "content_sha256": sha,
-        "ir_version": None,
-        "opsets": None,
-        "producer": None,
-        "num_bytes": size,
-        "task": None,
-        "origin": None,
-        "tags": None,
-    }
-
-
-def _fail(row: dict[str, Any], message: str) -> ModelResult:
-    row.update(status="error", error=message)
-    return ModelResult(row)
-
+from younger_graph.errors import ExtractionError
+from younger_graph.walk.lean import lean_model_bytes
+from younger_graph.walk.onnx_walker import model_to_builder
 
 GENERIC_STEMS = ("model", "model_quantized", "graph", "network")
 
@@ -167,9 +128,9 @@ def extract_model(model: onnx.ModelProto, row: dict[str, Any], infer_shapes: boo
     try:
         graph = model_to_builder(model).finish()
     except ExtractionError as exc:
-        return _fail(row, str(exc))
+        return failed(row, str(exc))
     except RecursionError:
-        return _fail(row, "subgraphs are nested too deeply to walk")
+        return failed(row, "subgraphs are nested too deeply to walk")
     row["graph_id"] = graph.graph_id
     return ModelResult(row, graph)
 
@@ -195,7 +156,7 @@ def read_and_hash(path: str, buffer: Buffer | None = None) -> FileBytes:
 def extract_file(path: str, known_content: frozenset[str] = frozenset(), infer_shapes: bool = False,
                  name: str | None = None, read: FileBytes | None = None) -> ModelResult:
     """One model file → its row and graph. `read`: the file already read and hashed (prefetch.py)."""
-    row = _row(path, name or default_name(path), None, None)
+    row = new_row(path, name or default_name(path))
     read = read or read_and_hash(path)
     try:
         if read.error is not None:
@@ -209,24 +170,8 @@ def extract_file(path: str, known_content: frozenset[str] = frozenset(), infer_s
         read.release()  # the parsed model holds no reference to the bytes
         return extract_model(model, row, infer_shapes)
     except ExtractionError as exc:
-        return _fail(row, f"{os.path.basename(path) or path} {exc}")
+        return failed(row, f"{os.path.basename(path) or path} {exc}")
     except MemoryError:
-        return _fail(row, "ran out of memory while parsing")
+        return failed(row, "ran out of memory while parsing")
     finally:
         read.release()
-
-
-def extract_zoo(ref: str, infer_shapes: bool = False) -> ModelResult:
-    row = _row(ref, ref, None, None)
-    row["origin"] = ref.split(":", 1)[0]
-    try:
-        from younger_graph.zoo import export_zoo_model
-
-        model = export_zoo_model(ref)
-    except Exception as exc:  # export failures of third-party code come in every shape
-        return _fail(row, f"{ref} could not be exported: {first_line(exc)}")
-    data = model.SerializeToString()
-    row["content_sha256"] = hashlib.sha256(data).hexdigest()
-    row["num_bytes"] = len(data)
-    row["model_id"] = model_id_for(ref, row["content_sha256"])
-    return extract_model(model, row, infer_shapes)

@@ -1,4 +1,4 @@
-"""`inspect` and `hash`: one model's DAG summary without writing any table."""
+"""One model, no tables: its DAG summary (`inspect`) and its architecture hash (`hash`)."""
 
 from __future__ import annotations
 
@@ -7,19 +7,20 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
-from younger_graph.extract.model_file import ModelResult, extract_file, extract_zoo
+from younger_graph.errors import ModelError
 from younger_graph.extract.sources import is_zoo_ref
+from younger_graph.loaders import younger
+from younger_graph.loaders.onnx_files import extract_file
+from younger_graph.loaders.results import ModelResult
+from younger_graph.loaders.zoo import extract_zoo
 
-
-class ModelError(ValueError):
-    """The model could not be extracted; the message is one sentence."""
+__all__ = ["ModelError", "ModelSummary", "extract_one", "hash_model", "inspect_model"]
 
 
 def extract_one(source: str, infer_shapes: bool = False) -> ModelResult:
+    """One model (an .onnx file, a zoo ref or a Younger instance folder) → its row and graph."""
     if is_zoo_ref(source):
         return extract_zoo(source, infer_shapes)
-    from younger_graph.loaders import younger
-
     if os.path.isdir(source) and younger.is_younger_instance(source):
         return younger.extract_instance(source)
     return extract_file(source, infer_shapes=infer_shapes)
@@ -47,11 +48,18 @@ class ModelSummary:
         }
 
 
-def summarize(source: str, infer_shapes: bool = False) -> ModelSummary:
+def _extracted(source: str, infer_shapes: bool = False) -> ModelResult:
     result = extract_one(source, infer_shapes)
     if not result.ok or result.graph is None:
         raise ModelError(f"{source}: {result.row['error']}")
+    return result
+
+
+def inspect_model(source: str, infer_shapes: bool = False) -> ModelSummary:
+    """The DAG summary of one model: counts, operators by type, subgraph scopes, hashes, ONNX header."""
+    result = _extracted(source, infer_shapes)
     g = result.graph
+    assert g is not None
     ops = g.operators.to_pydict()
     op_types = Counter(t for t, k in zip(ops["op_type"], ops["kind"]) if k == "operator")
     scopes = Counter(s for s in ops["scope"] if s)
@@ -62,7 +70,7 @@ def summarize(source: str, infer_shapes: bool = False) -> ModelSummary:
 
 
 def hash_model(source: str, noattr: bool = False) -> str:
-    result = extract_one(source)
-    if not result.ok or result.graph is None:
-        raise ModelError(f"{source}: {result.row['error']}")
-    return result.graph.graph_id_noattr if noattr else result.graph.graph_id
+    """The architecture hash of one model (`graph_id`, or `graph_id_noattr` with noattr)."""
+    graph = _extracted(source).graph
+    assert graph is not None
+    return graph.graph_id_noattr if noattr else graph.graph_id

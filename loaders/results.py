@@ -1,0 +1,54 @@
+"""What every loader returns for one model source: its models row, and its graph when it extracts.
+
+Shared by the ONNX-file, zoo and Younger-release loaders. Nothing here raises for a bad model: a
+failure is a row with `status="error"` and one sentence in `error`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import Any
+
+from younger_graph.graph import ExtractedGraph
+
+
+@dataclass
+class ModelResult:
+    row: dict[str, Any]
+    graph: ExtractedGraph | None = None
+    known: bool = False  # content already extracted earlier: the parent fills in graph_id
+
+    @property
+    def ok(self) -> bool:
+        return self.row["status"] == "ok"
+
+
+def model_id_for(source: str, content_sha256: str | None) -> str:
+    return hashlib.sha256(f"{source}\0{content_sha256 or ''}".encode("utf-8", "surrogateescape")).hexdigest()[:16]
+
+
+def new_row(source: str, name: str, sha: str | None = None, size: int | None = None) -> dict[str, Any]:
+    """A models row for `source` with the core columns (docs/formats.md), status ok until failed()."""
+    return {
+        "model_id": model_id_for(source, sha),
+        "source": source,
+        "name": name,
+        "status": "ok",
+        "error": "",
+        "graph_id": None,
+        "content_sha256": sha,
+        "ir_version": None,
+        "opsets": None,
+        "producer": None,
+        "num_bytes": size,
+        "task": None,
+        "origin": None,
+        "tags": None,
+    }
+
+
+def failed(row: dict[str, Any], message: str) -> ModelResult:
+    """The row marked as failed with a one-sentence `message`."""
+    row.update(status="error", error=message)
+    return ModelResult(row)
