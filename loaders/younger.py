@@ -44,7 +44,7 @@ from onnx import AttributeProto as AP
 from younger_graph.loaders.results import ModelResult, failed, model_id_for, new_row
 
 from younger_graph.canonical import dumps
-from younger_graph.errors import ExtractionError, first_line
+from younger_graph.errors import ExtractionError, YoungerGraphError, first_line
 from younger_graph.graph import GraphBuilder
 from younger_graph.schema import KIND_OPERATOR
 from younger_graph.walk.attrs import (
@@ -104,7 +104,7 @@ def is_younger_instance(path: str) -> bool:
 
 # -- safe unpickling ----------------------------------------------------------------------------
 
-class UnsafePickleError(pickle.UnpicklingError):
+class UnsafePickleError(YoungerGraphError, pickle.UnpicklingError):
     """The pickle names a global outside the allow-list."""
 
 

@@ -35,7 +35,7 @@ from onnx import external_data_helper, numpy_helper
 from younger_graph.loaders.onnx_files import extract_model
 from younger_graph.loaders.results import ModelResult, failed, model_id_for, new_row
 
-from younger_graph.errors import first_line
+from younger_graph.errors import ExtractionError, UsageError, first_line
 
 if TYPE_CHECKING:
     import torch
@@ -70,7 +70,7 @@ def parse_zoo_ref(ref: str) -> tuple[str, str]:
     prefix, sep, name = ref.partition(":")
     if not sep or prefix not in ZOO_PREFIXES or not name.strip():
         prefixes = ", ".join(ZOO_PREFIXES)
-        raise ValueError(f"Not a zoo reference: {ref!r}; expected '<prefix>:<name>' with prefix one of {prefixes}.")
+        raise UsageError(f"Not a zoo reference: {ref!r}; expected '<prefix>:<name>' with prefix one of {prefixes}.")
     return prefix, name.strip()
 
 
@@ -110,7 +110,7 @@ def _torchvision_spec(name: str) -> _Spec:
     torch = _require("torch")
     tv_models = _require("torchvision.models")
     if name not in tv_models.list_models():
-        raise ValueError(f"Unknown torchvision model {name!r}; see torchvision.models.list_models().")
+        raise UsageError(f"Unknown torchvision model {name!r}; see torchvision.models.list_models().")
 
     def in_module(sub: str) -> bool:
         return name in tv_models.list_models(module=getattr(tv_models, sub))
@@ -138,7 +138,7 @@ def _timm_spec(name: str) -> _Spec:
     torch = _require("torch")
     timm = _require("timm")
     if not timm.is_model(name):
-        raise ValueError(f"Unknown timm model {name!r}; see timm.list_models().")
+        raise UsageError(f"Unknown timm model {name!r}; see timm.list_models().")
     module = timm.create_model(name, pretrained=False)
     size = tuple(getattr(module, "pretrained_cfg", {}).get("input_size", _IMAGE_SIZE))
     return _Spec(module, (torch.randn(1, *size),), ["pixel_values"], ["logits"])
@@ -229,7 +229,7 @@ def _transformers_spec(model_type: str) -> _Spec:
     transformers = _require("transformers")
     if model_type not in _TRANSFORMERS:
         supported = ", ".join(TRANSFORMERS_MODEL_TYPES)
-        raise ValueError(f"Unsupported transformers model type {model_type!r}; supported: {supported}.")
+        raise UsageError(f"Unsupported transformers model type {model_type!r}; supported: {supported}.")
     kind, overrides = _TRANSFORMERS[model_type]
     config = transformers.AutoConfig.for_model(model_type, **overrides)
     config.use_cache = False
@@ -336,7 +336,7 @@ def _export(spec: _Spec, opset: int | None, exporter: Exporter) -> onnx.ModelPro
                 errors.append(f"{name}: {type(exc).__name__}: {exc}")
                 continue
             return onnx.load(str(path), load_external_data=True)
-    raise RuntimeError("ONNX export failed: " + " | ".join(errors))
+    raise ExtractionError("ONNX export failed: " + " | ".join(errors))
 
 
 def export_zoo_model(

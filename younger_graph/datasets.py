@@ -36,7 +36,7 @@ try:
 except ImportError as exc:  # pragma: no cover - depends on the environment
     raise ImportError("younger_graph.datasets needs torch_geometric: pip install 'younger-graph[pyg]'") from exc
 
-from younger_graph.errors import ExportError
+from younger_graph.errors import ExportError, UsageError
 from younger_graph.export.builder import Builder
 from younger_graph.export.raw import STORAGES, Progress, PygOptions, release_memory, write_raw
 from younger_graph.export.vocab import SPLITS, Vocab
@@ -44,6 +44,10 @@ from younger_graph.reading import Selection
 from younger_graph.store.base import Store
 
 __all__ = ["SPLITS", "YoungerDataset", "YoungerOnDiskDataset", "build_processed", "export_pyg"]
+
+
+class MissingExportError(ExportError, FileNotFoundError):
+    """A dataset folder without raw/ or processed/ files to load."""
 
 
 def export_pyg(store: Store, out: str | Path, options: PygOptions | None = None, selection: Selection | None = None,
@@ -91,7 +95,7 @@ class ExportFolder:
     def download(self) -> None:
         if all(Path(path).exists() for path in self.processed_paths):  # type: ignore[attr-defined]
             return  # shipped without raw/: fine to load
-        raise FileNotFoundError(f"{Path(self.root) / 'raw'} holds no export: write one with "
+        raise MissingExportError(f"{Path(self.root) / 'raw'} holds no export: write one with "
                                 f"`younger-graph export pyg --db DB --task TASK --out {self.root}`")
 
     @property
@@ -120,7 +124,7 @@ class ExportFolder:
 
 def _check_split(split: str) -> str:
     if split not in SPLITS:
-        raise ValueError(f"split must be one of {', '.join(SPLITS)}, not {split!r}")
+        raise UsageError(f"split must be one of {', '.join(SPLITS)}, not {split!r}")
     return split
 
 

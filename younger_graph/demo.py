@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from younger_graph import atomic
+from younger_graph.errors import UsageError
 from younger_graph.export.dense import export_dense
 from younger_graph.extract import extract
 from younger_graph.resources import shipped_dir
@@ -44,7 +45,7 @@ def sample_dir() -> Path:
     """sample/ inside the installed package (wheel) or at the repository root (checkout)."""
     found = shipped_dir("sample")
     if found is None:
-        raise FileNotFoundError("the shipped sample is missing; pass --sample DIR")
+        raise UsageError("the shipped sample is missing; pass --sample DIR")
     return found
 
 

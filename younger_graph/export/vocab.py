@@ -1,3 +1,4 @@
+
 """Operator tokens, vocabularies and splits shared by every export (numpy/pyarrow only).
 
 Token of a node: `op_type|domain|attrs` (view `attrs`, attrs = the canonical attribute JSON with
@@ -21,6 +22,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from younger_graph.errors import UsageError
+
 VIEWS = ("attrs", "noattrs")
 UNK, MASK = "<unk>", "<mask>"
 SPECIALS = (UNK, MASK)
@@ -31,7 +34,7 @@ VOCAB_FORMAT = "younger-graph-vocab/1"
 
 def check_view(view: str) -> str:
     if view not in VIEWS:
-        raise ValueError(f"--vocab must be one of {', '.join(VIEWS)}, not {view!r}")
+        raise UsageError(f"--vocab must be one of {', '.join(VIEWS)}, not {view!r}")
     return view
 
 
@@ -166,7 +169,7 @@ def parse_split(text: str) -> tuple[float, float, float]:
     except ValueError:
         parts = ()
     if len(parts) != 3 or min(parts) < 0 or sum(parts) <= 0:
-        raise ValueError(f"--split expects three non-negative ratios train:val:test such as 8:1:1, not {text!r}")
+        raise UsageError(f"--split expects three non-negative ratios train:val:test such as 8:1:1, not {text!r}")
     return parts  # type: ignore[return-value]
 
 

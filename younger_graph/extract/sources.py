@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from younger_graph.errors import UsageError
 from younger_graph.loaders import younger, zoo
 
 MODEL_SUFFIXES = (".onnx",)
@@ -78,7 +79,7 @@ def load_metadata(path: str | Path) -> dict[str, dict[str, Any]]:
     """A CSV or JSON (list of objects, or object keyed by source) sidecar → lookup by key."""
     path = Path(path)
     if not path.exists():
-        raise FileNotFoundError(f"metadata file {path} does not exist")
+        raise UsageError(f"metadata file {path} does not exist")
     if path.suffix.lower() == ".json":
         data = json.loads(path.read_text(encoding="utf-8"))
         # Keyed form: the key identifies the model even when the object has its own "source" column
