@@ -106,8 +106,8 @@ def write_frame(df: Any, fmt: str, out: Path | None = None, title: str | None = 
 
 def write_stdout(data: bytes | str) -> None:
     """Write and flush stdout, so a failed write (a full disk behind `>`) is an error, not exit 0."""
-    if isinstance(data, str):
-        data = data.encode("utf-8")
+    if isinstance(data, str):  # no text from a user's file system makes this fail (lone surrogates escaped)
+        data = data.encode("utf-8", errors="backslashreplace")
     sys.stdout.flush()
     sys.stdout.buffer.write(data)
     sys.stdout.buffer.flush()

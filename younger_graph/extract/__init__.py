@@ -11,7 +11,6 @@ import os
 import sys
 import types
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,10 +19,11 @@ import pyarrow as pa
 
 from younger_graph import arrays
 from younger_graph.errors import StrictError
+from younger_graph.extract.pool import ordered_results
 from younger_graph.extract.prefetch import Prefetcher
 from younger_graph.extract.sources import Source, expand_sources, load_metadata, metadata_for
-from younger_graph.loaders.onnx_files import extract_file, read_and_hash
-from younger_graph.loaders.results import ModelResult, model_id_for
+from younger_graph.loaders.onnx_files import default_name, extract_file, read_and_hash
+from younger_graph.loaders.results import ModelResult, display_path, failed, model_id_for, new_row
 from younger_graph.loaders.younger import extract_instance
 from younger_graph.loaders.zoo import extract_zoo
 from younger_graph.schema import SCHEMAS
@@ -106,14 +106,26 @@ def _results(tasks: list[Source], workers: int, known_content: frozenset[str],
         _init_worker(known_content, infer_shapes)
         yield from _run_in_process(tasks)
         return
-    with ProcessPoolExecutor(workers, initializer=_init_worker, initargs=(known_content, infer_shapes)) as pool:
-        futures = {i: pool.submit(_run_one, tasks[i]) for i in _submission_order(tasks)}
-        try:
-            for i in range(len(tasks)):  # source order, so tables are identical whatever the worker count
-                yield futures.pop(i).result()
-        finally:  # stopped early (--strict, an error): do not wait for the models nobody will absorb
-            for future in futures.values():
-                future.cancel()
+    # Source order, so tables are identical whatever the worker count; a killed worker fails its model.
+    yield from ordered_results(tasks, _submission_order(tasks), workers, _run_one, _init_worker,
+                               (known_content, infer_shapes), _killed)
+
+
+KILLED = "the worker extracting it was killed (out of memory?)"
+
+
+def _killed(source: Source) -> ModelResult:
+    """The row of a model whose worker process was killed (twice: see extract/pool.py)."""
+    if source.kind != "file":
+        shown = display_path(source.ref)
+        return failed(new_row(shown, shown), f"{shown} {KILLED}")
+    shown = display_path(source.ref)
+    row = new_row(shown, default_name(shown))
+    read = read_and_hash(source.ref)  # the content hash, as every other failed file's row has it
+    if read.error is None:
+        row.update(content_sha256=read.sha256, num_bytes=len(read.data),
+                   model_id=model_id_for(shown, read.sha256))
+    return failed(row, f"{os.path.basename(shown) or shown} {KILLED}")
 
 
 def _submission_order(tasks: list[Source]) -> list[int]:
@@ -192,7 +204,7 @@ def extract(
     `strict`), they are rows with status=error.
     """
     tables = TableDir(out)
-    tables.finalize()  # recover an interrupted run before reading what is known
+    tables.finalize(create=False)  # recover an interrupted run before reading what is known
     known = _Known.from_dir(tables)
     metadata = load_metadata(meta) if meta else None
     expanded = expand_sources(sources)
@@ -200,9 +212,10 @@ def extract(
     summary = ExtractSummary(Path(out), skipped=len(expanded) - len(tasks))
     workers = workers or os.cpu_count() or 1
     batch = _Batch()
-    if on_progress:
-        on_progress(0, len(tasks), None)
+    completed = False
     try:
+        if on_progress:
+            on_progress(0, len(tasks), None)
         results = _results(tasks, workers, frozenset(known.by_content), infer_shapes)
         for done, result in enumerate(results, 1):
             _absorb(result, tasks[done - 1], known, metadata, batch, summary)
@@ -212,8 +225,10 @@ def extract(
                 raise StrictError(f"{result.row['source']}: {result.row['error']}")
             if len(batch.models) >= FLUSH_MODELS or batch.rows >= FLUSH_ROWS:
                 batch.flush(tables)
+        completed = True
     finally:
-        summary.counts = tables.finalize(batch.tables())  # the last batch straight from memory
+        # The last batch straight from memory; a run that failed before its first model writes nothing.
+        summary.counts = tables.finalize(batch.tables(), create=completed)
     return summary
 
 
