@@ -34,6 +34,7 @@ from younger_graph.store.base import (
     StoreError,
 )
 from younger_graph.store.properties import db_type
+from younger_graph.store.readonly import check_read_only
 
 _ARROW_TO_DB = {pa.string(): "STRING", pa.int64(): "INT64", pa.int32(): "INT32", pa.float64(): "DOUBLE",
                 pa.bool_(): "BOOLEAN"}
@@ -107,6 +108,8 @@ class EmbeddedStore(Store):
     def run(self, cypher: str, params: dict[str, Any] | None = None, *, write: bool = False) -> pd.DataFrame:
         if write and not self.writable:
             raise self.read_only_error()
+        if not write:  # the engine's read-only mode does not stop file access (store/readonly.py)
+            check_read_only(cypher)
         result = self._execute(cypher, params)
         if isinstance(result, list):  # several statements: the last one's rows
             result = result[-1]
