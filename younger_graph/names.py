@@ -29,7 +29,8 @@ def is_identifier(name: str) -> bool:
 def check_identifier(name: str, what: str = "property") -> str:
     """`name` itself when it may be written into Cypher text; UsageError otherwise."""
     if not is_identifier(name):
-        raise UsageError(f"{name!r} is not a usable {what} name (ASCII letters, digits and _, not starting with a digit)")
+        raise UsageError(f"{name!r} is not a usable {what} name "
+                         "(ASCII letters, digits and _, not starting with a digit)")
     return name
 
 

@@ -76,6 +76,9 @@ class TableDir:
         self.path = Path(path)
         self.parts = self.path / PARTS
         self._next_part = 0
+        # Sidecar column → the models column it is stored as (names.metadata_columns), kept in the
+        # manifest so later runs into this folder store each column under the same name.
+        self.metadata_columns: dict[str, str] = read_manifest(self.path).get("metadata_columns", {})
 
     # -- writing --------------------------------------------------------------------------------
     def write_part(self, models: pa.Table, graphs: pa.Table, operators: pa.Table, edges: pa.Table) -> None:
@@ -201,6 +204,7 @@ class TableDir:
             "younger_graph_version": __version__,
             "tables": {t: f"{t}.parquet" for t in TABLE_NAMES},
             "counts": self.counts(),
+            "metadata_columns": dict(sorted(self.metadata_columns.items())),
         }
         atomic.write_text(self.path / "manifest.json", json.dumps(manifest, indent=2, sort_keys=True) + "\n")
 
@@ -216,6 +220,15 @@ class TableDir:
 
     def graph_ids(self) -> set[str]:
         return set(read_table(self.path, "graphs", ["graph_id"]).column("graph_id").to_pylist())
+
+
+def read_manifest(out: str | Path) -> dict[str, Any]:
+    """manifest.json of an extraction folder ({} when absent or unreadable)."""
+    try:
+        found = json.loads((Path(out) / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return found if isinstance(found, dict) else {}
 
 
 def _models_per_graph(models: pa.Table) -> dict[str, int]:

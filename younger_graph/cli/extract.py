@@ -23,7 +23,7 @@ from younger_graph.cli.options import (
     WorkersOption,
     check_choice,
 )
-from younger_graph.cli.render import console, stage_progress, write_frame, write_stdout
+from younger_graph.cli.render import console, print_warnings, stage_progress, write_frame, write_stdout
 from younger_graph.errors import StrictError
 from younger_graph.loaders.results import display_path
 
@@ -96,11 +96,12 @@ def ingest(
                             on_extract=lambda done, total, _r: on_progress("extracting", done, total),
                             on_load=lambda stage, done, total: on_progress(f"loading {stage}", done, total))
     print_extract(summary.extracted, summary.tables)
+    print_warnings(summary.loaded.warnings)
     if fmt == "json":
         write_stdout(json.dumps(summary.loaded.as_dict(), indent=2) + "\n")
     else:
         typer.echo(summary.loaded.line())
-    if summary.extracted.failed:
+    if summary.extracted.failed or summary.loaded.rejected_graphs:
         raise typer.Exit(1)
 
 

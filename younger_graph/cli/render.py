@@ -120,6 +120,13 @@ def write_text(text: str, out: Path | None) -> None:
         atomic.write_text(out, text)
 
 
+def print_warnings(warnings: list[str]) -> None:
+    from rich.markup import escape
+
+    for warning in warnings:
+        console.print(f"[yellow]warning[/yellow] {escape(warning)}", highlight=False)
+
+
 def print_stats_table(doc: dict[str, Any], target: Console) -> None:
     """The statistics document as rich tables (the sections every renderer shows)."""
     from younger_graph.stats.render import TEXT_COLUMNS, cells, sections, selection_line
