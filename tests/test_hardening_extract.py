@@ -22,8 +22,6 @@ from onnx import helper as oh
 from younger_graph.loaders.onnx_files import extract_file, parse_model
 
 from younger_graph.extract import extract
-from younger_graph.walk.onnx_walker import expanded_node_count
-from younger_graph.walk.scopes import MAX_NODES
 
 FLOAT = TensorProto.FLOAT
 REPO = Path(__file__).resolve().parent.parent
@@ -285,6 +283,9 @@ def test_a_model_expanding_past_the_budget_fails_quickly_and_alone(tmp_path, tmp
 
 
 def test_the_count_is_the_number_of_nodes_the_walk_makes(sample_models, onnx_backend_models):
+    from younger_graph.walk.onnx_walker import expanded_node_count
+    from younger_graph.walk.scopes import MAX_NODES
+
     checked = 0
     for path in [*sample_models, *onnx_backend_models[:150]]:
         result = extract_file(str(path))

@@ -70,6 +70,8 @@ class Param:
                 items = json.loads(value) if value.strip().startswith("[") else [v.strip() for v in value.split(",")]
                 inner = Param(self.name, self.type[5:-1])
                 return [inner.convert(v) for v in items if v != ""]
+        except QueryLibraryError:
+            raise
         except (ValueError, json.JSONDecodeError):
             raise QueryLibraryError(f"parameter {self.name} expects {self.type}, got {value!r}") from None
         return value

@@ -21,6 +21,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from younger_graph import atomic
+
 VIEWS = ("attrs", "noattrs")
 UNK, MASK = "<unk>", "<mask>"
 SPECIALS = (UNK, MASK)
@@ -134,7 +136,7 @@ class Vocab:
                 "specials": list(SPECIALS), "size": len(self.tokens), "tokens": self.tokens, "counts": self.counts}
 
     def save(self, path: Path) -> None:
-        path.write_text(json.dumps(self.as_json(), indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+        atomic.write_text(path, json.dumps(self.as_json(), indent=1, ensure_ascii=False) + "\n")
 
     @classmethod
     def load(cls, path: str | Path) -> Vocab:
