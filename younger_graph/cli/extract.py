@@ -67,7 +67,7 @@ mirrors("extract", "yg.extract")
 
 def print_extract(summary: Any, out: Path) -> None:
     for source, error in summary.errors[:ERRORS_SHOWN]:
-        console.print(f"[red]error[/red] {escape(source)}: {escape(error)}", highlight=False, markup=True)
+        console.print(f"[red]error[/red] {escape(source)}: {escape(error)}", highlight=False, soft_wrap=True)
     if len(summary.errors) > ERRORS_SHOWN:
         console.print(f"… and {len(summary.errors) - ERRORS_SHOWN} more errors (see models.parquet, status=error)")
     typer.echo(f"{summary.line()} → {out}")

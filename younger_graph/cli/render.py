@@ -124,7 +124,7 @@ def print_warnings(warnings: list[str]) -> None:
     from rich.markup import escape
 
     for warning in warnings:
-        console.print(f"[yellow]warning[/yellow] {escape(warning)}", highlight=False)
+        console.print(f"[yellow]warning[/yellow] {escape(warning)}", highlight=False, soft_wrap=True)
 
 
 def print_stats_table(doc: dict[str, Any], target: Console) -> None:
