@@ -90,6 +90,16 @@ def test_query_into_a_full_disk_is_an_error(db: Path) -> None:
     assert len(lines) == 1 and "No space left" in lines[0], proc.stderr
 
 
+@pytest.mark.parametrize("fmt", ["table", "csv", "json"])
+def test_query_redirected_into_a_file_that_fills_up_is_an_error(db: Path, tmp_path: Path, fmt: str) -> None:
+    big = "MATCH (o:Operator) UNWIND range(1, 2000) AS k RETURN o.op_type AS t, k"
+    with open(tmp_path / "result.txt", "wb") as redirected:  # `query ... > result.txt` on a full disk
+        proc = subprocess.run([sys.executable, "-c", _LIMITED, "4096", "query", big, "--db", str(db), "-f", fmt],
+                              stdout=redirected, stderr=subprocess.PIPE, text=True, env=cli_env(), timeout=300)
+    lines = error_lines(proc)
+    assert proc.returncode != 0 and len(lines) == 1 and "File too large" in lines[0], proc.stderr
+
+
 def test_out_files_on_a_full_disk_are_never_partial(db: Path, tmp_path: Path) -> None:
     out = tmp_path / "result.json"
     out.write_text("the previous result\n")

@@ -254,8 +254,9 @@ def recursive_functions() -> onnx.ModelProto:
 
 
 _BUDGET_RUN = """
-import json, resource, sys
-resource.setrlimit(resource.RLIMIT_AS, (1536 << 20, 1536 << 20))  # a runaway walk fails here, not the machine
+import json, os, resource, sys
+limit = int(os.environ.get("YG_TEST_AS_MB", "1536")) << 20
+resource.setrlimit(resource.RLIMIT_AS, (limit, limit))  # a runaway walk fails here, not the machine
 from younger_graph.extract import extract
 summary = extract(sys.argv[1:-1], sys.argv[-1], workers=1)
 print(json.dumps(summary.as_dict()))
@@ -280,6 +281,43 @@ def test_a_model_expanding_past_the_budget_fails_quickly_and_alone(tmp_path, tmp
     assert models["fine.onnx"]["status"] == "ok"
     fine_graph = rows(tmp_out, "graphs")[0]
     assert fine_graph["num_operators"] == 1 + (3 * 2 ** 6 - 2)  # the call itself + its expansion
+
+
+def flat_model_bytes(nodes: int) -> bytes:
+    """A model whose main graph holds `nodes` Identity operators and nothing else, serialized directly
+    (12 bytes a node; building 2M NodeProtos in Python would take minutes)."""
+    node = onnx.NodeProto(op_type="Identity").SerializeToString()
+    graph = (b"\x0a" + bytes([len(node)]) + node) * nodes
+    header = onnx.ModelProto(ir_version=8, opset_import=[oh.make_opsetid("", 17)]).SerializeToString()
+    return header + b"\x3a" + _varint(len(graph)) + graph  # ModelProto.graph is field 7
+
+
+def _varint(n: int) -> bytes:
+    out = bytearray()
+    while True:
+        low, n = n & 0x7F, n >> 7
+        out.append(low | (0x80 if n else 0))
+        if not n:
+            return bytes(out)
+
+
+@pytest.mark.slow
+def test_the_budget_holds_without_functions_too(tmp_path, tmp_out):
+    from younger_graph.walk.onnx_walker import expanded_node_count, too_many_nodes
+
+    limit = flat_model_bytes(2_000_000)
+    assert expanded_node_count(parse_model(limit)) == 2_000_000  # the limit itself is allowed
+    with pytest.raises(type(too_many_nodes())):
+        expanded_node_count(parse_model(flat_model_bytes(2_000_001)))
+    (tmp_path / "c").mkdir()
+    (tmp_path / "c" / "flat.onnx").write_bytes(flat_model_bytes(2_000_001))  # 24 MB, no functions
+    write_model(make_model([oh.make_node("Relu", ["x"], ["y"])], ["x"], ["y"]), tmp_path / "c" / "z.onnx")
+    proc = subprocess.run([sys.executable, "-c", _BUDGET_RUN, str(tmp_path / "c"), str(tmp_out)],
+                          capture_output=True, text=True, timeout=300, env=cli_env(YG_TEST_AS_MB="3072"))
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    models = by_name(tmp_out)
+    assert models["flat.onnx"]["error"].startswith("flat.onnx has more than 2,000,000 nodes")
+    assert models["z.onnx"]["status"] == "ok"
 
 
 def test_the_count_is_the_number_of_nodes_the_walk_makes(sample_models, onnx_backend_models):
