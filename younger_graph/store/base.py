@@ -11,6 +11,7 @@ resumed by loading again (graphs already present are skipped; models are merged 
 
 from __future__ import annotations
 
+import json
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -203,7 +204,8 @@ class Store(ABC):
         """
 
     def attribute_properties(self) -> set[str]:
-        """The attr_* properties the store has already (counted against MAX_ATTR_PROPERTIES)."""
+        """The attr_* properties the store has declared already (counted against MAX_ATTR_PROPERTIES).
+        Empty on a schema-free store (Neo4j: its property keys outlive the nodes that had them)."""
         return set()
 
     @abstractmethod
@@ -447,8 +449,6 @@ def reject_models(models: pa.Table, rejected: dict[str, str]) -> pa.Table:
 
 def attribute_counts(per_attrs: dict[str, int]) -> dict[str, int]:
     """Operators carrying each attribute name, from (attrs JSON → operators) counts."""
-    import json
-
     counts: dict[str, int] = {}
     for text, n in per_attrs.items():
         for name in json.loads(text):

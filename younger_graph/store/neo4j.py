@@ -163,12 +163,6 @@ class Neo4jStore(Store):
         for start in range(0, len(rows), self.batch_rows):
             tx.run(statement, rows=rows[start:start + self.batch_rows]).consume()
 
-    def attribute_properties(self) -> set[str]:
-        from younger_graph.store.properties import PREFIX
-
-        keys = self.run("CALL db.propertyKeys() YIELD propertyKey RETURN propertyKey")
-        return {k for k in keys["propertyKey"] if k.startswith(PREFIX)} if len(keys) else set()
-
     def write_graph_chunk(self, chunk: GraphChunk) -> None:
         graphs, operators, flows = self._chunk_rows(chunk)
         try:
