@@ -18,12 +18,13 @@ from typing import Any
 
 import onnx
 from google.protobuf.message import DecodeError
-from younger_graph.loaders.results import ModelResult, failed, model_id_for, new_row
+from younger_graph.loaders.results import ModelResult, display_path, failed, model_id_for, new_row
 
 from younger_graph.canonical import dumps
 from younger_graph.errors import ExtractionError
 from younger_graph.walk.lean import lean_model_bytes
 from younger_graph.walk.onnx_walker import model_to_builder
+from younger_graph.walk.text import text
 
 GENERIC_STEMS = ("model", "model_quantized", "graph", "network")
 
@@ -118,19 +119,22 @@ def _maybe_infer_shapes(model: onnx.ModelProto) -> onnx.ModelProto:
         return model
 
 
-def extract_model(model: onnx.ModelProto, row: dict[str, Any], infer_shapes: bool = False) -> ModelResult:
-    """Fill the row's ONNX header fields and extract the graph."""
+def extract_model(model: onnx.ModelProto, row: dict[str, Any], infer_shapes: bool = False,
+                  label: str = "", size_hint: int | None = None) -> ModelResult:
+    """Fill the row's ONNX header fields and extract the graph. `label` (a file's basename) starts
+    the row's error, as it starts every other error of that file; `size_hint` is the length of the
+    bytes the model was parsed from (walk.onnx_walker.model_to_builder)."""
     row["ir_version"] = int(model.ir_version)
-    row["opsets"] = dumps({o.domain or "ai.onnx": int(o.version) for o in model.opset_import})
-    row["producer"] = " ".join(p for p in (model.producer_name, model.producer_version) if p)
+    row["opsets"] = dumps({text(o.domain) or "ai.onnx": int(o.version) for o in model.opset_import})
+    row["producer"] = " ".join(p for p in (text(model.producer_name), text(model.producer_version)) if p)
     if infer_shapes:
         model = _maybe_infer_shapes(model)
     try:
-        graph = model_to_builder(model).finish()
+        graph = model_to_builder(model, size_hint).finish()
     except ExtractionError as exc:
-        return failed(row, str(exc))
+        return failed(row, f"{label} {exc}" if label else str(exc))
     except RecursionError:
-        return failed(row, "subgraphs are nested too deeply to walk")
+        return failed(row, f"{label} subgraphs are nested too deeply to walk".lstrip())
     row["graph_id"] = graph.graph_id
     return ModelResult(row, graph)
 
@@ -155,22 +159,25 @@ def read_and_hash(path: str, buffer: Buffer | None = None) -> FileBytes:
 
 def extract_file(path: str, known_content: frozenset[str] = frozenset(), infer_shapes: bool = False,
                  name: str | None = None, read: FileBytes | None = None) -> ModelResult:
-    """One model file → its row and graph. `read`: the file already read and hashed (prefetch.py)."""
-    row = new_row(path, name or default_name(path))
+    """One model file → its row and graph. `read`: the file already read and hashed (prefetch.py).
+    The row names the file by `display_path(path)` (the path itself unless it is not valid UTF-8)."""
+    shown = display_path(path)
+    label = os.path.basename(shown) or shown
+    row = new_row(shown, name or default_name(shown))
     read = read or read_and_hash(path)
     try:
         if read.error is not None:
             raise read.error
         row["content_sha256"] = read.sha256
         row["num_bytes"] = len(read.data)
-        row["model_id"] = model_id_for(path, row["content_sha256"])
+        row["model_id"] = model_id_for(shown, row["content_sha256"])
         if row["content_sha256"] in known_content:
             return ModelResult(row, known=True)
         model = parse_model(read.data, keep_tensor_data=infer_shapes)
         read.release()  # the parsed model holds no reference to the bytes
-        return extract_model(model, row, infer_shapes)
+        return extract_model(model, row, infer_shapes, label, row["num_bytes"])
     except ExtractionError as exc:
-        return failed(row, f"{os.path.basename(path) or path} {exc}")
+        return failed(row, f"{label} {exc}")
     except MemoryError:
         return failed(row, "ran out of memory while parsing")
     finally:

@@ -24,6 +24,22 @@ class ModelResult:
         return self.row["status"] == "ok"
 
 
+def display_path(path: str) -> str:
+    """A path as text for tables and messages. A file name that is not valid UTF-8 reaches Python
+    surrogate-escaped (PEP 383), which no table, JSON or terminal accepts: its undecodable bytes are
+    written `\\xNN` (lowercase hex), the rule strings inside models follow (walk/text.py). The file is
+    still opened by its real name; valid paths come back unchanged."""
+    try:
+        path.encode("utf-8")
+        return path
+    except UnicodeEncodeError:
+        try:
+            raw = path.encode("utf-8", "surrogateescape")
+        except UnicodeEncodeError:  # a lone surrogate that no file name decoded to
+            raw = path.encode("utf-8", "backslashreplace")
+        return raw.decode("utf-8", "backslashreplace")
+
+
 def model_id_for(source: str, content_sha256: str | None) -> str:
     return hashlib.sha256(f"{source}\0{content_sha256 or ''}".encode("utf-8", "surrogateescape")).hexdigest()[:16]
 

@@ -41,7 +41,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from onnx import AttributeProto as AP
-from younger_graph.loaders.results import ModelResult, failed, model_id_for, new_row
+from younger_graph.loaders.results import ModelResult, display_path, failed, model_id_for, new_row
 
 from younger_graph.canonical import dumps
 from younger_graph.errors import ExtractionError, YoungerGraphError, first_line
@@ -841,7 +841,8 @@ def _apply_header(row: dict[str, Any], header: dict[str, Any]) -> None:
 
 def extract_instance(path: str) -> ModelResult:
     """A Younger instance folder (or bare graph file) → one models row and its graph. Never raises."""
-    row = new_row(path, _default_name(path))
+    shown = display_path(path)  # the row's source; the folder is read by its real name
+    row = new_row(shown, _default_name(shown))
     row.update(dict.fromkeys(EXTRA_KEYS))
     try:
         if os.path.isdir(path):

@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import onnx
 from onnx import external_data_helper, numpy_helper
 from younger_graph.loaders.onnx_files import extract_model
-from younger_graph.loaders.results import ModelResult, failed, model_id_for, new_row
+from younger_graph.loaders.results import ModelResult, display_path, failed, model_id_for, new_row
 
 from younger_graph.errors import ExtractionError, UsageError, first_line
 
@@ -430,14 +430,15 @@ def strip_weights(model: onnx.ModelProto, location: str = "weights.bin") -> onnx
 
 def extract_zoo(ref: str, infer_shapes: bool = False) -> ModelResult:
     """A zoo reference exported (randomly initialised, fixed seed) and extracted → its row and graph."""
-    row = new_row(ref, ref)
-    row["origin"] = ref.split(":", 1)[0]
+    shown = display_path(ref)  # a ref typed on a command line may hold bytes that are not UTF-8
+    row = new_row(shown, shown)
+    row["origin"] = shown.split(":", 1)[0]
     try:
         model = export_zoo_model(ref)
     except Exception as exc:  # export failures of third-party code come in every shape
-        return failed(row, f"{ref} could not be exported: {first_line(exc)}")
+        return failed(row, f"{shown} could not be exported: {first_line(exc)}")
     data = model.SerializeToString()
     row["content_sha256"] = hashlib.sha256(data).hexdigest()
     row["num_bytes"] = len(data)
-    row["model_id"] = model_id_for(ref, row["content_sha256"])
+    row["model_id"] = model_id_for(shown, row["content_sha256"])
     return extract_model(model, row, infer_shapes)

@@ -101,3 +101,11 @@ def test_load_quick(tmp_path: Path, sample_dir: Path) -> None:
     assert result["neo4j"]["status"] in ("ok", "skipped", "failed")
     if result["neo4j"]["status"] == "ok":
         assert {"batched", "naive"} <= set(result["neo4j"])
+
+
+def test_walk_quick(tmp_path: Path) -> None:
+    out = tmp_path / "walk.json"
+    _run("walk.py", "--quick", "--rev", "HEAD", "--json", str(out))  # HEAD: any clone has it
+    result = _result(out)
+    assert {"benchmark", "machine", "timings", "ratios", "targets", "missed"} <= set(result)
+    assert result["benchmark"] == "walk" and result["models"] >= 5

@@ -36,6 +36,7 @@ try:
 except ImportError as exc:  # pragma: no cover - depends on the environment
     raise ImportError("younger_graph.datasets needs torch_geometric: pip install 'younger-graph[pyg]'") from exc
 
+from younger_graph import atomic
 from younger_graph.errors import ExportError, UsageError
 from younger_graph.export.builder import Builder
 from younger_graph.export.raw import STORAGES, Progress, PygOptions, release_memory, write_raw
@@ -277,8 +278,7 @@ def process_ondisk(root: str | Path, processed_paths: list[str] | None = None, *
     builder = Builder(root, stream_edges=True)
     meta = builder.write_json()
     schemas = {s: data_schema(meta, s) for s in SPLITS}
-    (paths[0].parent / "schema.json").write_text(json.dumps({"table": TABLE, "splits": schemas}, indent=1) + "\n",
-                                                 encoding="utf-8")
+    atomic.write_text(paths[0].parent / "schema.json", json.dumps({"table": TABLE, "splits": schemas}, indent=1) + "\n")
     partial = [p.with_name(p.name + ".partial") for p in paths]  # renamed once complete: never half a split
     for p in [*paths, *partial]:
         p.unlink(missing_ok=True)

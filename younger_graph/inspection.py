@@ -11,7 +11,7 @@ from younger_graph.errors import ModelError
 from younger_graph.extract.sources import is_zoo_ref
 from younger_graph.loaders import younger
 from younger_graph.loaders.onnx_files import extract_file
-from younger_graph.loaders.results import ModelResult
+from younger_graph.loaders.results import ModelResult, display_path
 from younger_graph.loaders.zoo import extract_zoo
 
 __all__ = ["ModelError", "ModelSummary", "extract_one", "hash_model", "inspect_model"]
@@ -51,7 +51,7 @@ class ModelSummary:
 def _extracted(source: str, infer_shapes: bool = False) -> ModelResult:
     result = extract_one(source, infer_shapes)
     if not result.ok or result.graph is None:
-        raise ModelError(f"{source}: {result.row['error']}")
+        raise ModelError(f"{display_path(source)}: {result.row['error']}")
     return result
 
 
@@ -65,7 +65,7 @@ def inspect_model(source: str, infer_shapes: bool = False) -> ModelSummary:
     scopes = Counter(s for s in ops["scope"] if s)
     counts = {k: v for k, v in g.graph_row.items() if k.startswith("num_") and k != "num_models"}
     header = {k: result.row[k] for k in ("ir_version", "opsets", "producer", "content_sha256")}
-    return ModelSummary(source, g.graph_id, g.graph_id_noattr, counts, op_types.most_common(),
+    return ModelSummary(display_path(source), g.graph_id, g.graph_id_noattr, counts, op_types.most_common(),
                         sorted(scopes.items()), header)
 
 

@@ -28,7 +28,6 @@ from younger_graph.resources import shipped_dir
 PARAM_TYPES = ("int", "float", "str", "bool", "list[str]", "list[int]", "list[float]")
 _HEADER = re.compile(r"^//\s*(name|description|param|mode)\s*:\s*(.*?)\s*$")
 _PARAM = re.compile(r"^(\w+)\s+([\w\[\]]+)(?:\s*=\s*(.*))?$")
-WRITE_CLAUSES = re.compile(r"\b(CREATE|MERGE|DELETE|DETACH|SET|REMOVE|DROP|COPY|ALTER|LOAD|INSTALL)\b", re.I)
 
 
 INTERNAL_DIR = "internal"  # cypher/internal/: queries the package runs itself (reading, communities)
@@ -56,11 +55,13 @@ class Param:
         """Convert a CLI string (or a Python value) to the declared type."""
         if value is None:
             return None
+        if isinstance(value, int) and not isinstance(value, bool) and self.type in ("int", "float"):
+            return _int64(value, self.name) if self.type == "int" else value
         if not isinstance(value, str):
             return value
         try:
             if self.type == "int":
-                return int(value)
+                return _int64(int(value), self.name)
             if self.type == "float":
                 return float(value)
             if self.type == "bool":
@@ -69,6 +70,8 @@ class Param:
                 items = json.loads(value) if value.strip().startswith("[") else [v.strip() for v in value.split(",")]
                 inner = Param(self.name, self.type[5:-1])
                 return [inner.convert(v) for v in items if v != ""]
+        except QueryLibraryError:
+            raise
         except (ValueError, json.JSONDecodeError):
             raise QueryLibraryError(f"parameter {self.name} expects {self.type}, got {value!r}") from None
         return value
@@ -104,6 +107,16 @@ class Query:
         if self.path is None:  # ad-hoc text: pass what the user gave
             bound.update({k: v for k, v in values.items() if k not in declared})
         return bound
+
+
+INT64_MIN, INT64_MAX = -(2 ** 63), 2 ** 63 - 1
+
+
+def _int64(value: int, name: str) -> int:
+    """Both stores take 64-bit integers; a larger one would fail in the driver with an opaque message."""
+    if not INT64_MIN <= value <= INT64_MAX:
+        raise QueryLibraryError(f"parameter {name} must be between {INT64_MIN} and {INT64_MAX}, got {value}")
+    return value
 
 
 def _parse_default(type_: str, raw: str) -> Any:
@@ -194,6 +207,14 @@ def resolve(spec: str) -> Query:
 
 
 def looks_like_write(text: str) -> bool:
-    """A cheap guard for messages; the stores themselves enforce read-only access."""
-    stripped = re.sub(r"'[^']*'|\"[^\"]*\"|//[^\n]*", "", text)
-    return bool(WRITE_CLAUSES.search(stripped))
+    """Whether the text does anything but read, by the allow-list the embedded store enforces
+    (store/readonly.py: strings, comments and escapes read as the engine reads them). Neo4j's READ
+    sessions refuse writes on the server as well."""
+    from younger_graph.errors import StoreError
+    from younger_graph.store.readonly import check_read_only
+
+    try:
+        check_read_only(text)
+    except StoreError:
+        return True
+    return False

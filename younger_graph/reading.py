@@ -65,8 +65,11 @@ class Selection:
 
 
 def check_read_only_condition(where: str) -> None:
-    if looks_like_write(where):
-        raise UsageError(f"--where must be {WHERE_HELP}")
+    """The selection statement with `where` in it must only read (store/readonly.py reads it as the
+    engine does: an escaped quote cannot hide a clause). It also runs as a read statement of its
+    own, before anything is written: the embedded store checks it again, Neo4j in a READ session."""
+    if looks_like_write(selection_cypher(where, by_ids=False)):
+        raise UsageError(f"--where must be {WHERE_HELP}, and only read")
 
 
 def selection_cypher(where: str | None, *, by_ids: bool) -> str:

@@ -20,7 +20,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from younger_graph import __version__, arrays
+from younger_graph import __version__, arrays, atomic
 from younger_graph.hashing import HASH_VERSION
 from younger_graph.schema import FORMAT_VERSION, SCHEMAS, TABLE_NAMES
 
@@ -76,6 +76,9 @@ class TableDir:
         self.path = Path(path)
         self.parts = self.path / PARTS
         self._next_part = 0
+        # Sidecar column → the models column it is stored as (names.metadata_columns), kept in the
+        # manifest so later runs into this folder store each column under the same name.
+        self.metadata_columns: dict[str, str] = read_manifest(self.path).get("metadata_columns", {})
 
     # -- writing --------------------------------------------------------------------------------
     def write_part(self, models: pa.Table, graphs: pa.Table, operators: pa.Table, edges: pa.Table) -> None:
@@ -86,8 +89,12 @@ class TableDir:
         tmp = self.parts / f"tmp-{self._next_part:06d}"
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir()
-        for name, table in zip(TABLE_NAMES, (models, graphs, operators, edges)):
-            pq.write_table(table, tmp / f"{name}.parquet", compression=COMPRESSION)
+        try:
+            for name, table in zip(TABLE_NAMES, (models, graphs, operators, edges)):
+                pq.write_table(table, tmp / f"{name}.parquet", compression=COMPRESSION)
+        except BaseException:  # a full disk: no half-written part stays behind
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
         os.replace(tmp, final)  # the rename is the commit point of a part
         self._next_part += 1
 
@@ -96,31 +103,40 @@ class TableDir:
             return []
         return sorted(p for p in self.parts.iterdir() if p.name.isdigit())
 
-    def finalize(self, pending: Sequence[pa.Table] | None = None) -> dict[str, int]:
+    def finalize(self, pending: Sequence[pa.Table] | None = None, *, create: bool = True) -> dict[str, int]:
         """Merge main tables, complete parts and `pending` into new main tables; returns row counts.
 
         `pending` is a last batch still in memory (models, graphs, operators, edges), merged as if it
         were the newest part: writing it as a part only to read it back costs a Parquet round trip.
         (A crash during the merge loses it, as it would lose a batch in flight: its models are
-        extracted again by the next run.)"""
+        extracted again by the next run.)
+
+        With nothing to merge, a folder without tables gets empty ones only if `create` (a run that
+        ended normally, having found nothing): a run that starts, or one that fails before its first
+        model, must not leave tables and a manifest that say "0 models" as if it had completed.
+        The new tables are written under a temporary folder and renamed into place only once all of
+        them are complete; a failed write (a full disk) removes them and raises."""
         parts = self.complete_parts()
-        self.path.mkdir(parents=True, exist_ok=True)
-        if not parts and pending is None and all(table_path(self.path, t).exists() for t in TABLE_NAMES):
+        nothing_new = not parts and pending is None
+        if nothing_new and (not create or all(table_path(self.path, t).exists() for t in TABLE_NAMES)):
             return self.counts()
+        self.path.mkdir(parents=True, exist_ok=True)
         extra = {name: [table] for name, table in zip(TABLE_NAMES, pending or ())}
         tmp = self.path / MERGE_TMP
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir()
-        models = self._merge_models(parts, extra.get("models", []))
-        graphs, included = self._merge_graphs(parts, models, extra.get("graphs", []))
-        for name in ("operators", "edges"):
-            self._merge_graph_rows(name, parts, included, tmp / f"{name}.parquet", extra.get(name, []))
-        pq.write_table(graphs, tmp / "graphs.parquet", compression=COMPRESSION)
-        pq.write_table(models, tmp / "models.parquet", compression=COMPRESSION)
-        for name in ("operators", "edges", "graphs", "models"):  # models last: it is the index
-            os.replace(tmp / f"{name}.parquet", table_path(self.path, name))
-        self._write_manifest(models, graphs)
-        shutil.rmtree(tmp, ignore_errors=True)
+        try:
+            models = self._merge_models(parts, extra.get("models", []))
+            graphs, included = self._merge_graphs(parts, models, extra.get("graphs", []))
+            for name in ("operators", "edges"):
+                self._merge_graph_rows(name, parts, included, tmp / f"{name}.parquet", extra.get(name, []))
+            pq.write_table(graphs, tmp / "graphs.parquet", compression=COMPRESSION)
+            pq.write_table(models, tmp / "models.parquet", compression=COMPRESSION)
+            for name in ("operators", "edges", "graphs", "models"):  # models last: it is the index
+                os.replace(tmp / f"{name}.parquet", table_path(self.path, name))
+            self._write_manifest(models, graphs)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
         shutil.rmtree(self.parts, ignore_errors=True)
         return self.counts()
 
@@ -188,8 +204,9 @@ class TableDir:
             "younger_graph_version": __version__,
             "tables": {t: f"{t}.parquet" for t in TABLE_NAMES},
             "counts": self.counts(),
+            "metadata_columns": dict(sorted(self.metadata_columns.items())),
         }
-        (self.path / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+        atomic.write_text(self.path / "manifest.json", json.dumps(manifest, indent=2, sort_keys=True) + "\n")
 
     # -- reading --------------------------------------------------------------------------------
     def counts(self) -> dict[str, int]:
@@ -203,6 +220,15 @@ class TableDir:
 
     def graph_ids(self) -> set[str]:
         return set(read_table(self.path, "graphs", ["graph_id"]).column("graph_id").to_pylist())
+
+
+def read_manifest(out: str | Path) -> dict[str, Any]:
+    """manifest.json of an extraction folder ({} when absent or unreadable)."""
+    try:
+        found = json.loads((Path(out) / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return found if isinstance(found, dict) else {}
 
 
 def _models_per_graph(models: pa.Table) -> dict[str, int]:

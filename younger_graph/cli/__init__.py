@@ -11,6 +11,7 @@ Every command is one call of the library (`COUNTERPARTS`); nothing outside this 
 from __future__ import annotations
 
 import importlib
+import io
 import os
 import sys
 
@@ -28,11 +29,51 @@ for _name in COMMAND_MODULES:
     importlib.import_module(f"younger_graph.cli.{_name}")
 
 
+class _WholeWrites(io.RawIOBase):
+    """A file descriptor whose writes write everything or raise. Python's BufferedWriter returns a
+    short count when the disk fills mid-write (and TextIOWrapper, rich and typer.echo ignore it), so
+    `query ... > file` on a full disk would exit 0 with a truncated file; looping makes the next
+    write report ENOSPC (or EFBIG), an error like any other."""
+
+    def __init__(self, fd: int) -> None:
+        super().__init__()
+        self._fd = fd
+
+    def writable(self) -> bool:
+        return True
+
+    def fileno(self) -> int:
+        return self._fd
+
+    def isatty(self) -> bool:
+        return os.isatty(self._fd)
+
+    def write(self, data) -> int:  # type: ignore[no-untyped-def, override]
+        view = memoryview(data).cast("B")
+        done = 0
+        while done < len(view):
+            done += os.write(self._fd, view[done:])
+        return done
+
+
+def _whole_stdout() -> None:
+    """Replace sys.stdout by the same stream over _WholeWrites (when it is a real file descriptor)."""
+    try:
+        fd, stream = sys.stdout.fileno(), sys.stdout
+    except (AttributeError, OSError, ValueError):  # captured or replaced (tests): leave it
+        return
+    stream.flush()
+    sys.stdout = io.TextIOWrapper(io.BufferedWriter(_WholeWrites(fd)), encoding=stream.encoding or "utf-8",
+                                  errors="backslashreplace", line_buffering=stream.line_buffering)
+
+
 def main() -> None:
     """Entry point: expected errors are one line on stderr and a non-zero exit, unless --debug."""
     try:
+        _whole_stdout()
         # standalone_mode=False hands back typer.Exit codes instead of raising them.
         code = app(standalone_mode=False)
+        sys.stdout.flush()  # a failed final write (a full disk) is this command's error, not the exit's
         if isinstance(code, int) and code:
             sys.exit(code)
     except typer.Exit as exc:
@@ -47,6 +88,8 @@ def main() -> None:
             raise
         message, code = _one_line(exc)
         console.print(f"[red]error:[/red] {_escape(message)}", highlight=False, soft_wrap=True)
+        if isinstance(exc, OSError):  # stdout may be what failed: its last flush at exit must not speak
+            _quiet_stdout()
         sys.exit(code)
 
 

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from younger_graph.cli.app import app, mirrors
 from younger_graph.cli.options import (
@@ -22,8 +23,9 @@ from younger_graph.cli.options import (
     WorkersOption,
     check_choice,
 )
-from younger_graph.cli.render import console, stage_progress, write_frame, write_stdout
+from younger_graph.cli.render import console, print_warnings, stage_progress, write_frame, write_stdout
 from younger_graph.errors import StrictError
+from younger_graph.loaders.results import display_path
 
 Sources = Annotated[list[str], typer.Argument(help=".onnx files, directories, zoo refs (torchvision:resnet18), "
                                                     "Younger instance folders.")]
@@ -65,7 +67,7 @@ mirrors("extract", "yg.extract")
 
 def print_extract(summary: Any, out: Path) -> None:
     for source, error in summary.errors[:ERRORS_SHOWN]:
-        console.print(f"[red]error[/red] {source}: {error}", highlight=False, markup=True)
+        console.print(f"[red]error[/red] {escape(source)}: {escape(error)}", highlight=False, soft_wrap=True)
     if len(summary.errors) > ERRORS_SHOWN:
         console.print(f"… and {len(summary.errors) - ERRORS_SHOWN} more errors (see models.parquet, status=error)")
     typer.echo(f"{summary.line()} → {out}")
@@ -94,11 +96,12 @@ def ingest(
                             on_extract=lambda done, total, _r: on_progress("extracting", done, total),
                             on_load=lambda stage, done, total: on_progress(f"loading {stage}", done, total))
     print_extract(summary.extracted, summary.tables)
+    print_warnings(summary.loaded.warnings)
     if fmt == "json":
         write_stdout(json.dumps(summary.loaded.as_dict(), indent=2) + "\n")
     else:
         typer.echo(summary.loaded.line())
-    if summary.extracted.failed:
+    if summary.extracted.failed or summary.loaded.rejected_graphs:
         raise typer.Exit(1)
 
 
@@ -125,7 +128,7 @@ def inspect(
         write_frame(op_types, fmt)
         return
     out = Console()
-    out.print(f"[bold]{model}[/bold]", highlight=False, markup=True)
+    out.print(f"[bold]{escape(summary.source)}[/bold]", highlight=False, markup=True)
     fields = {"graph_id": summary.graph_id, "graph_id_noattr": summary.graph_id_noattr,
               **summary.counts, **summary.header}
     width = max(map(len, fields)) + 2  # every label fits its column, however long
@@ -157,9 +160,9 @@ def hash_(
     failed = 0
     for model in models:
         try:
-            write_stdout(f"{yg.hash_model(model, noattr)}  {model}\n")
+            write_stdout(f"{yg.hash_model(model, noattr)}  {display_path(model)}\n")
         except ModelError as exc:
-            console.print(f"[red]error[/red] {exc}", highlight=False, markup=True)
+            console.print(f"[red]error[/red] {escape(str(exc))}", highlight=False, markup=True)
             failed += 1
     if failed:
         raise typer.Exit(1)

@@ -106,8 +106,8 @@ def write_frame(df: Any, fmt: str, out: Path | None = None, title: str | None = 
 
 def write_stdout(data: bytes | str) -> None:
     """Write and flush stdout, so a failed write (a full disk behind `>`) is an error, not exit 0."""
-    if isinstance(data, str):
-        data = data.encode("utf-8")
+    if isinstance(data, str):  # no text from a user's file system makes this fail (lone surrogates escaped)
+        data = data.encode("utf-8", errors="backslashreplace")
     sys.stdout.flush()
     sys.stdout.buffer.write(data)
     sys.stdout.buffer.flush()
@@ -118,6 +118,13 @@ def write_text(text: str, out: Path | None) -> None:
         write_stdout(text)
     else:
         atomic.write_text(out, text)
+
+
+def print_warnings(warnings: list[str]) -> None:
+    from rich.markup import escape
+
+    for warning in warnings:
+        console.print(f"[yellow]warning[/yellow] {escape(warning)}", highlight=False, soft_wrap=True)
 
 
 def print_stats_table(doc: dict[str, Any], target: Console) -> None:

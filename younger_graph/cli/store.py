@@ -23,7 +23,7 @@ from younger_graph.cli.options import (
     open_store,
     parse_params,
 )
-from younger_graph.cli.render import stage_progress, write_frame, write_stdout
+from younger_graph.cli.render import print_warnings, stage_progress, write_frame, write_stdout
 from younger_graph.errors import StoreError, StoreErrorKind, UsageError
 
 
@@ -42,10 +42,13 @@ def load(
         summary = store.load(folder, on_progress=lambda stage, done, total: on_progress(f"loading {stage}", done,
                                                                                         total),
                              attr_properties=attr_properties)
+    print_warnings(summary.warnings)
     if fmt == "json":
         write_stdout(json.dumps(summary.as_dict(), indent=2) + "\n")
     else:
         typer.echo(summary.line())
+    if summary.rejected_graphs:  # like models that fail to extract: reported, the rest loaded, exit 1
+        raise typer.Exit(1)
 
 
 mirrors("load", "Store.load")

@@ -28,6 +28,7 @@ from typing import Any
 import pandas as pd
 
 from younger_graph.errors import ExportError
+from younger_graph.names import is_identifier
 from younger_graph.store.base import Store
 
 ON = {"model_name": ("Model", "name"), "model_id": ("Model", "model_id"), "graph_id": ("Graph", "graph_id")}
@@ -60,7 +61,7 @@ class AnnotateSummary:
 
 def property_for(column: str, prefix: str = PREFIX) -> str:
     name = prefix + re.sub(r"[^0-9A-Za-z_]", "_", column.strip())
-    if not re.match(r"^[A-Za-z_]\w*$", name):
+    if not is_identifier(name):  # ASCII only: the name is written into the SET statement
         raise ExportError(f"column {column!r} gives no usable property name")
     return name
 

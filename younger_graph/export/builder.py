@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from younger_graph import atomic
 from younger_graph.errors import ExportError
 from younger_graph.export.arrays import EdgeStream, GraphArrays, content_fingerprint, flow_chunks, read_arrays
 from younger_graph.export.features import describe as describe_attr_features
@@ -101,8 +102,7 @@ class Builder:
         """vocab.json, targets.json (graph task) and meta.json beside raw/ and processed/."""
         self.vocab.save(self.root / "vocab.json")
         if self.targets is not None:
-            (self.root / "targets.json").write_text(json.dumps(self.targets, indent=1, ensure_ascii=False) + "\n",
-                                                    encoding="utf-8")
+            atomic.write_text(self.root / "targets.json", json.dumps(self.targets, indent=1, ensure_ascii=False) + "\n")
         a = self.arrays
         meta = {
             "format": FORMAT,
@@ -124,7 +124,7 @@ class Builder:
             meta["attr_features"] = describe_attr_features()
         if self.targets is not None:
             meta["target"] = {k: v for k, v in self.targets.items() if k != "classes"}
-        (self.root / "meta.json").write_text(json.dumps(meta, indent=2, default=str) + "\n", encoding="utf-8")
+        atomic.write_text(self.root / "meta.json", json.dumps(meta, indent=2, default=str) + "\n")
         return meta
 
     def data_fields(self) -> dict[str, str]:

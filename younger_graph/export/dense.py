@@ -31,6 +31,7 @@ from typing import Any
 
 import numpy as np
 
+from younger_graph import atomic
 from younger_graph.errors import ExportError
 from younger_graph.export.features import AttrTable
 from younger_graph.export.features import describe as describe_attr_features
@@ -184,7 +185,7 @@ def export_dense(store: Store, out: str | Path, options: DenseOptions | None = N
     }
     if attr_table is not None:
         meta["attr_features"] = describe_attr_features()
-    (out / "meta.json").write_text(json.dumps(meta, indent=2, default=str) + "\n", encoding="utf-8")
+    atomic.write_text(out / "meta.json", json.dumps(meta, indent=2, default=str) + "\n")
     return meta
 
 

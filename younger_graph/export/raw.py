@@ -22,6 +22,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from younger_graph import atomic
 from younger_graph.errors import ExportError, QueryError, StoreError
 from younger_graph.export.vocab import check_view
 from younger_graph.reading import (
@@ -167,7 +168,7 @@ def write_raw(store: Store, out: Path, options: PygOptions, selection: Selection
         "exported_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "export_versions": backend_versions(store),
     }
-    (raw / "export.json").write_text(json.dumps(params, indent=2, default=str) + "\n", encoding="utf-8")
+    atomic.write_text(raw / "export.json", json.dumps(params, indent=2, default=str) + "\n")
     return params
 
 

@@ -22,6 +22,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from younger_graph import atomic
 from younger_graph.errors import UsageError
 
 VIEWS = ("attrs", "noattrs")
@@ -137,7 +138,7 @@ class Vocab:
                 "specials": list(SPECIALS), "size": len(self.tokens), "tokens": self.tokens, "counts": self.counts}
 
     def save(self, path: Path) -> None:
-        path.write_text(json.dumps(self.as_json(), indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+        atomic.write_text(path, json.dumps(self.as_json(), indent=1, ensure_ascii=False) + "\n")
 
     @classmethod
     def load(cls, path: str | Path) -> Vocab:

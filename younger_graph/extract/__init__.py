@@ -11,7 +11,6 @@ import os
 import sys
 import types
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,12 +19,14 @@ import pyarrow as pa
 
 from younger_graph import arrays
 from younger_graph.errors import StrictError
+from younger_graph.extract.pool import ordered_results
 from younger_graph.extract.prefetch import Prefetcher
-from younger_graph.extract.sources import Source, expand_sources, load_metadata, metadata_for
-from younger_graph.loaders.onnx_files import extract_file, read_and_hash
-from younger_graph.loaders.results import ModelResult, model_id_for
+from younger_graph.extract.sources import LOOKUP_ONLY, Source, expand_sources, load_metadata, metadata_for
+from younger_graph.loaders.onnx_files import default_name, extract_file, read_and_hash
+from younger_graph.loaders.results import ModelResult, display_path, failed, model_id_for, new_row
 from younger_graph.loaders.younger import extract_instance
 from younger_graph.loaders.zoo import extract_zoo
+from younger_graph.names import metadata_columns
 from younger_graph.schema import SCHEMAS
 from younger_graph.tables import TableDir, concat_or_empty, models_from_rows
 
@@ -106,14 +107,26 @@ def _results(tasks: list[Source], workers: int, known_content: frozenset[str],
         _init_worker(known_content, infer_shapes)
         yield from _run_in_process(tasks)
         return
-    with ProcessPoolExecutor(workers, initializer=_init_worker, initargs=(known_content, infer_shapes)) as pool:
-        futures = {i: pool.submit(_run_one, tasks[i]) for i in _submission_order(tasks)}
-        try:
-            for i in range(len(tasks)):  # source order, so tables are identical whatever the worker count
-                yield futures.pop(i).result()
-        finally:  # stopped early (--strict, an error): do not wait for the models nobody will absorb
-            for future in futures.values():
-                future.cancel()
+    # Source order, so tables are identical whatever the worker count; a killed worker fails its model.
+    yield from ordered_results(tasks, _submission_order(tasks), workers, _run_one, _init_worker,
+                               (known_content, infer_shapes), _killed)
+
+
+KILLED = "the worker extracting it was killed (out of memory?)"
+
+
+def _killed(source: Source) -> ModelResult:
+    """The row of a model whose worker process was killed (twice: see extract/pool.py)."""
+    if source.kind != "file":
+        shown = display_path(source.ref)
+        return failed(new_row(shown, shown), f"{shown} {KILLED}")
+    shown = display_path(source.ref)
+    row = new_row(shown, default_name(shown))
+    read = read_and_hash(source.ref)  # the content hash, as every other failed file's row has it
+    if read.error is None:
+        row.update(content_sha256=read.sha256, num_bytes=len(read.data),
+                   model_id=model_id_for(shown, read.sha256))
+    return failed(row, f"{os.path.basename(shown) or shown} {KILLED}")
 
 
 def _submission_order(tasks: list[Source]) -> list[int]:
@@ -192,28 +205,34 @@ def extract(
     `strict`), they are rows with status=error.
     """
     tables = TableDir(out)
-    tables.finalize()  # recover an interrupted run before reading what is known
+    tables.finalize(create=False)  # recover an interrupted run before reading what is known
     known = _Known.from_dir(tables)
     metadata = load_metadata(meta) if meta else None
+    if metadata is not None:
+        tables.metadata_columns = metadata_columns(_sidecar_columns(metadata), SCHEMAS["models"].names,
+                                                   tables.metadata_columns)
     expanded = expand_sources(sources)
     tasks = [s for s in expanded if not _already_done(s, known)]
     summary = ExtractSummary(Path(out), skipped=len(expanded) - len(tasks))
     workers = workers or os.cpu_count() or 1
     batch = _Batch()
-    if on_progress:
-        on_progress(0, len(tasks), None)
+    completed = False
     try:
+        if on_progress:
+            on_progress(0, len(tasks), None)
         results = _results(tasks, workers, frozenset(known.by_content), infer_shapes)
         for done, result in enumerate(results, 1):
-            _absorb(result, tasks[done - 1], known, metadata, batch, summary)
+            _absorb(result, tasks[done - 1], known, metadata, tables.metadata_columns, batch, summary)
             if on_progress:
                 on_progress(done, len(tasks), result)
             if strict and not result.ok:
                 raise StrictError(f"{result.row['source']}: {result.row['error']}")
             if len(batch.models) >= FLUSH_MODELS or batch.rows >= FLUSH_ROWS:
                 batch.flush(tables)
+        completed = True
     finally:
-        summary.counts = tables.finalize(batch.tables())  # the last batch straight from memory
+        # The last batch straight from memory; a run that failed before its first model writes nothing.
+        summary.counts = tables.finalize(batch.tables(), create=completed)
     return summary
 
 
@@ -223,21 +242,28 @@ def _already_done(source: Source, known: _Known) -> bool:
     return source.kind in ("zoo", "younger") and source.ref in known.ok_sources
 
 
-def _metadata_columns(extra: dict[str, Any], row: dict[str, Any]) -> dict[str, Any]:
+FILLABLE = frozenset({"name", "task", "tags", "origin"})
+
+
+def _sidecar_columns(metadata: dict[str, dict[str, Any]]) -> set[str]:
+    """The sidecar's columns that become model columns (the core ones it fills excepted)."""
+    return {k for row in metadata.values() for k in row if k is not None} - FILLABLE - set(LOOKUP_ONLY)
+
+
+def _metadata_columns(extra: dict[str, Any], row: dict[str, Any], columns: dict[str, str]) -> dict[str, Any]:
     """Sidecar columns → model columns: name/task/tags/origin fill the core ones ("source" means
     where the model came from, e.g. huggingface, and becomes `origin` unless it is the path itself);
-    any other column named like a core column is kept as meta_<name>."""
+    every other column is stored under its name in `columns` (names.metadata_columns: a safe
+    identifier, `meta_<name>` for one named like a core column)."""
     if extra.get("source") in (row["source"], os.path.basename(row["source"])):
         extra.pop("source")
     if "source" in extra and "origin" not in extra:
         extra["origin"] = extra.pop("source")
-    fillable = {"name", "task", "tags", "origin"}
-    core = set(SCHEMAS["models"].names)
-    return {(k if k in fillable or k not in core else f"meta_{k}"): str(v) for k, v in extra.items()}
+    return {(k if k in FILLABLE else columns[k]): str(v) for k, v in extra.items()}
 
 
-def _absorb(result: ModelResult, source: Source, known: _Known, metadata: Any, batch: _Batch,
-            summary: ExtractSummary) -> None:
+def _absorb(result: ModelResult, source: Source, known: _Known, metadata: Any, metadata_names: dict[str, str],
+            batch: _Batch, summary: ExtractSummary) -> None:
     row = result.row
     if result.known:
         sha = row["content_sha256"]
@@ -247,7 +273,7 @@ def _absorb(result: ModelResult, source: Source, known: _Known, metadata: Any, b
         first = known.by_content[sha]
         row.update({k: first[k] for k in ("graph_id", "ir_version", "opsets", "producer")})
     if metadata is not None:
-        row.update(_metadata_columns(metadata_for(metadata, source), row))
+        row.update(_metadata_columns(metadata_for(metadata, source), row, metadata_names))
     row["model_id"] = model_id_for(row["source"], row["content_sha256"])
     batch.models.append(row)
     if not result.ok:

@@ -19,6 +19,7 @@ from younger_graph.loaders import younger, zoo
 
 MODEL_SUFFIXES = (".onnx",)
 KEY_COLUMNS = ("file", "path", "ref", "model", "source")
+LOOKUP_ONLY = ("file", "path")  # key columns that only match rows to models (never model columns)
 
 
 @dataclass(frozen=True)
@@ -102,5 +103,6 @@ def metadata_for(lookup: dict[str, dict[str, Any]], source: Source) -> dict[str,
     for key in (source.ref, os.path.basename(source.ref.rstrip("/")), Path(source.ref).stem):
         row = lookup.get(key)
         if row is not None:
-            return {k: v for k, v in row.items() if k not in ("file", "path") and v not in (None, "")}
+            # (a CSV row longer than its header puts the extra cells under None: not a column)
+            return {k: v for k, v in row.items() if k is not None and k not in LOOKUP_ONLY and v not in (None, "")}
     return {}

@@ -15,6 +15,8 @@ from matplotlib import rc_context
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from younger_graph import atomic
+
 BAR = "#1f77b4"
 BAR2 = "#ff7f0e"
 STYLE = {"svg.hashsalt": "younger-graph", "svg.fonttype": "none", "font.size": 9, "axes.spines.top": False,
@@ -191,7 +193,7 @@ def write_plots(doc: dict[str, Any], folder: str | Path, svgs: dict[str, str] | 
     written = []
     for name in PLOTS:
         png, svg = folder / f"{name}.png", folder / f"{name}.svg"
-        png.write_bytes(figure_png(make(doc, name)))
-        svg.write_text(svgs[name] if svgs else figure_svg(make(doc, name), name, inline=False), encoding="utf-8")
+        atomic.write_bytes(png, figure_png(make(doc, name)))
+        atomic.write_text(svg, svgs[name] if svgs else figure_svg(make(doc, name), name, inline=False))
         written += [png, svg]
     return written

@@ -11,6 +11,7 @@ resumed by loading again (graphs already present are skipped; models are merged 
 
 from __future__ import annotations
 
+import json
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -22,9 +23,16 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from younger_graph.errors import QueryError, StoreError, StoreErrorKind
-from younger_graph.schema import SCHEMAS
-from younger_graph.store.properties import AttributeFlattener, infer_types
+from younger_graph.errors import QueryError, StoreError, StoreErrorKind, first_line
+from younger_graph.names import metadata_columns
+from younger_graph.schema import SCHEMAS, TABLE_NAMES
+from younger_graph.store.properties import (
+    MAX_INDEXED_CHARS,
+    AttributeFlattener,
+    bounded_text,
+    infer_types,
+    select_attributes,
+)
 from younger_graph.tables import read_table, table_path
 
 if TYPE_CHECKING:  # only for annotations: pandas costs 0.35 s at CLI start-up
@@ -34,6 +42,14 @@ Progress = Callable[[str, int, int], None]
 
 MODEL_CORE = SCHEMAS["models"].names
 GRAPH_COLUMNS = SCHEMAS["graphs"].names
+# The columns a table must have to be loaded (graphs.parquet of older versions lacks the metrics).
+REQUIRED_COLUMNS = {"models": ["model_id", "status", "graph_id"], "graphs": ["graph_id"],
+                    "operators": SCHEMAS["operators"].names, "edges": SCHEMAS["edges"].names}
+# Rows of one load chunk times its columns, at most: the embedded COPY carries every declared
+# Operator property, so a store with many attr_* properties loads in proportionally smaller chunks
+# and a chunk's memory stays about the same (2M rows of ~64 columns).
+CHUNK_CELLS = 128_000_000
+MIN_CHUNK_ROWS = 10_000
 
 # Node keys and relationship endpoints of every label the stores hold; `Store.write_rows` writes
 # rows for any of them (Neo4j needs the endpoints to match relationship rows to their nodes).
@@ -59,12 +75,14 @@ class LoadSummary:
     skipped_graphs: int = 0
     skipped_models: int = 0
     attribute_properties: int = 0
+    rejected_graphs: dict[str, str] = field(default_factory=dict)  # graph_id → why the store refused it
     warnings: list[str] = field(default_factory=list)
 
     def line(self) -> str:
+        rejected = f"; the store rejected {len(self.rejected_graphs)} graphs" if self.rejected_graphs else ""
         return (f"loaded {self.models} models, {self.graphs} graphs, {self.operators} operators, "
                 f"{self.edges} edges; skipped {self.skipped_graphs} graphs and {self.skipped_models} "
-                f"models already present")
+                f"models already present{rejected}")
 
     def as_dict(self) -> dict[str, Any]:
         return {k: v for k, v in self.__dict__.items()}
@@ -83,6 +101,22 @@ class GraphChunk:
     @property
     def rows(self) -> int:
         return self.operators.num_rows + self.edges.num_rows
+
+    def bound_indexed_strings(self) -> None:
+        """op_type is indexed in the stores (Neo4j refuses index keys over ~8 KB): bound it by the rule
+        attribute strings follow (properties.bounded_text)."""
+        op_type = self.operators.column("op_type")
+        if (pc.max(pc.utf8_length(op_type)).as_py() or 0) > MAX_INDEXED_CHARS:
+            bounded = pa.array([bounded_text(t) for t in op_type.to_pylist()], pa.string())
+            self.operators = self.operators.set_column(self.operators.schema.get_field_index("op_type"), "op_type",
+                                                       bounded)
+
+    def graph(self, graph_id: str) -> GraphChunk:
+        """The part of this chunk that is one graph."""
+        def rows_of(table: pa.Table) -> pa.Table:
+            return table.filter(pc.equal(table.column("graph_id"), graph_id))
+
+        return GraphChunk(rows_of(self.graphs), rows_of(self.operators), rows_of(self.edges))
 
     def flatten_attrs(self, flattener: AttributeFlattener) -> None:
         encoded = pc.dictionary_encode(self.operators.column("attrs")).combine_chunks()
@@ -169,6 +203,11 @@ class Store(ABC):
         what the rows replace; all or nothing.
         """
 
+    def attribute_properties(self) -> set[str]:
+        """The attr_* properties the store has declared already (counted against MAX_ATTR_PROPERTIES).
+        Empty on a schema-free store (Neo4j: its property keys outlive the nodes that had them)."""
+        return set()
+
     @abstractmethod
     def ensure_properties(self, label: str, properties: dict[str, str]) -> dict[str, str]:
         """Declare node properties (name → STRING | DOUBLE | INT64 | BOOLEAN) on `label` where the store
@@ -226,43 +265,47 @@ class Store(ABC):
         `attr_properties=False` skips the typed `attr_*` properties (attributes stay in the `attrs`
         JSON): on the embedded store those many sparse columns cost most of the load time."""
         folder = Path(folder)
-        if not table_path(folder, "graphs").exists():
-            raise StoreError(f"{folder} has no graphs.parquet: run `younger-graph extract` first",
-                             StoreErrorKind.MISSING)
+        check_tables(folder)  # all four, readable, before anything is written
         summary = LoadSummary()
         graphs = read_table(folder, "graphs")
-        models = read_table(folder, "models")
+        models = safe_model_columns(read_table(folder, "models"))
         model_columns = [c for c in models.column_names if c not in MODEL_CORE]
         self.ensure_schema({}, model_columns)
         present = self.loaded_graph_ids()
         wanted = [g for g in graphs.column("graph_id").to_pylist() if g not in present]
         summary.skipped_graphs = graphs.num_rows - len(wanted)
-        kinds = self.ensure_schema(self._attribute_kinds(folder, set(wanted)) if attr_properties else {},
-                                   model_columns)
+        wanted_kinds: dict[str, str] = {}
+        if attr_properties and wanted:
+            wanted_kinds, notes = select_attributes(*self._attribute_kinds(folder, set(wanted)),
+                                                    self.attribute_properties())
+            summary.warnings += notes
+        kinds = self.ensure_schema(wanted_kinds, model_columns)
         if not attr_properties:  # the store's existing attr_* properties stay null on these operators
             kinds = {}
         summary.attribute_properties = len(kinds)
         flattener = AttributeFlattener(kinds)
         if wanted:
-            self._load_graphs(folder, graphs, set(wanted), flattener, summary, on_progress)
+            limit = max(MIN_CHUNK_ROWS, min(self.chunk_rows, CHUNK_CELLS // (len(SCHEMAS["operators"]) + 1
+                                                                            + len(self.attribute_properties()))))
+            self._load_graphs(folder, graphs, set(wanted), flattener, summary, on_progress, limit)
         self._load_models(models, summary, on_progress)
         return summary
 
     # -- load steps -----------------------------------------------------------------------------
     @staticmethod
-    def _attribute_kinds(folder: Path, wanted: set[str]) -> dict[str, str]:
-        if not wanted:
-            return {}
-        distinct: set[str] = set()
+    def _attribute_kinds(folder: Path, wanted: set[str]) -> tuple[dict[str, str], dict[str, int]]:
+        """(kind, operators carrying it) per attribute name of the wanted graphs' operators."""
+        per_attrs: dict[str, int] = {}
         for batch in pq.ParquetFile(table_path(folder, "operators")).iter_batches(
             batch_size=500_000, columns=["graph_id", "attrs"]
         ):
             keep = pc.is_in(batch.column("graph_id"), pa.array(sorted(wanted)))
-            distinct.update(pc.unique(batch.column("attrs").filter(keep)).to_pylist())
-        return infer_types(distinct)
+            for item in pc.value_counts(batch.column("attrs").filter(keep)).to_pylist():
+                per_attrs[item["values"]] = per_attrs.get(item["values"], 0) + item["counts"]
+        return infer_types(per_attrs), attribute_counts(per_attrs)
 
     def _load_graphs(self, folder: Path, graphs: pa.Table, wanted: set[str], flattener: AttributeFlattener,
-                     summary: LoadSummary, on_progress: Progress | None) -> None:
+                     summary: LoadSummary, on_progress: Progress | None, chunk_rows: int) -> None:
         by_id = {g["graph_id"]: g for g in graphs.to_pylist() if g["graph_id"] in wanted}
         edges_iter = iter_graph_rows(folder, "edges")
         next_edges = next(edges_iter, None)
@@ -280,7 +323,7 @@ class Store(ABC):
                 continue
             pending.append((by_id.pop(gid), ops, edges))
             rows += ops.num_rows + edges.num_rows
-            if rows >= self.chunk_rows:
+            if rows >= chunk_rows:
                 done += self._flush(pending, flattener, summary)
                 pending, rows = [], 0
                 if on_progress:
@@ -302,12 +345,41 @@ class Store(ABC):
             pa.concat_tables([p[1] for p in pending]),
             pa.concat_tables([p[2] for p in pending]),
         )
-        chunk.flatten_attrs(flattener)
-        self.write_graph_chunk(chunk)
+        chunk.bound_indexed_strings()
+        self._write_or_reject(chunk, flattener, summary)
+        return chunk.graphs.num_rows
+
+    def _write_or_reject(self, chunk: GraphChunk, flattener: AttributeFlattener, summary: LoadSummary) -> None:
+        """Write the chunk; when the store rejects its data, write its graphs one by one and skip (and
+        report) those the store rejects alone: one bad graph never stops a load."""
+        try:
+            chunk.flatten_attrs(flattener)
+            self.write_graph_chunk(chunk)
+        except StoreError as exc:
+            if exc.kind is not StoreErrorKind.REJECTED:
+                raise
+            ids = chunk.graphs.column("graph_id").to_pylist()
+            if len(ids) == 1:
+                summary.rejected_graphs[ids[0]] = first_line(exc, 300)
+                summary.warnings.append(f"the store rejected graph {ids[0]}: {first_line(exc, 300)}")
+                return
+            # A staged Neo4j write publishes graph by graph: some may be in before the refusal.
+            published = set(self.run("MATCH (g:Graph) WHERE g.graph_id IN $ids RETURN g.graph_id AS g",
+                                     {"ids": ids})["g"])
+            for gid in ids:
+                part = chunk.graph(gid)
+                if gid in published:
+                    self._count(part, summary)
+                else:
+                    self._write_or_reject(part, flattener, summary)
+            return
+        self._count(chunk, summary)
+
+    @staticmethod
+    def _count(chunk: GraphChunk, summary: LoadSummary) -> None:
         summary.graphs += chunk.graphs.num_rows
         summary.operators += chunk.operators.num_rows
         summary.edges += chunk.edges.num_rows
-        return chunk.graphs.num_rows
 
     def _load_models(self, models: pa.Table, summary: LoadSummary, on_progress: Progress | None) -> None:
         present = self.loaded_model_ids()
@@ -316,7 +388,7 @@ class Store(ABC):
         summary.skipped_models = len(ids) - len(keep)
         if not keep:
             return
-        new = models.take(pa.array(keep, pa.int64()))
+        new = reject_models(models.take(pa.array(keep, pa.int64())), summary.rejected_graphs)
         self.write_models(new)
         summary.models = new.num_rows
         touched = sorted({g for g in new.column("graph_id").to_pylist() if g})
@@ -329,6 +401,59 @@ class Store(ABC):
         )
         if on_progress:
             on_progress("models", new.num_rows, new.num_rows)
+
+
+def check_tables(folder: Path) -> None:
+    """Every table of an extraction folder is there, readable and has the columns a load needs;
+    otherwise one StoreError, before anything is loaded (a load without edges.parquet would store
+    graphs without flows, and a later complete load would skip them as present)."""
+    if not folder.is_dir():
+        raise StoreError(f"{folder} is not an extraction folder: run `younger-graph extract SRC... --out {folder}`",
+                         StoreErrorKind.MISSING)
+    for table in TABLE_NAMES:
+        path = table_path(folder, table)
+        if not path.is_file():
+            raise StoreError(f"{folder} has no {table}.parquet (an incomplete extraction folder): "
+                             "run `younger-graph extract` into it again", StoreErrorKind.MISSING)
+        try:
+            names = pq.ParquetFile(path).schema_arrow.names
+        except (OSError, pa.ArrowException) as exc:
+            raise StoreError(f"{path} cannot be read as Parquet ({first_line(exc, 200)})",
+                             StoreErrorKind.INVALID) from None
+        missing = [c for c in REQUIRED_COLUMNS[table] if c not in names]
+        if missing:
+            raise StoreError(f"{path} lacks the columns {', '.join(missing)}", StoreErrorKind.INVALID)
+
+
+def safe_model_columns(models: pa.Table) -> pa.Table:
+    """Metadata columns under the names the stores declare (names.metadata_columns): identity for a
+    folder this version extracted, the same rule for tables written elsewhere."""
+    extra = [c for c in models.column_names if c not in MODEL_CORE]
+    stored = metadata_columns(extra, MODEL_CORE)
+    if all(stored[c] == c for c in extra):
+        return models
+    return models.rename_columns([stored.get(c, c) if c not in MODEL_CORE else c for c in models.column_names])
+
+
+def reject_models(models: pa.Table, rejected: dict[str, str]) -> pa.Table:
+    """Models of graphs the store rejected become error rows saying why (no INSTANCE_OF: no graph)."""
+    if not rejected:
+        return models
+    rows = models.to_pylist()
+    for row in rows:
+        why = rejected.get(row["graph_id"])
+        if why is not None and row["status"] == "ok":
+            row.update(status="error", error=f"the store rejected its graph: {why}")
+    return pa.Table.from_pylist(rows, schema=models.schema)
+
+
+def attribute_counts(per_attrs: dict[str, int]) -> dict[str, int]:
+    """Operators carrying each attribute name, from (attrs JSON → operators) counts."""
+    counts: dict[str, int] = {}
+    for text, n in per_attrs.items():
+        for name in json.loads(text):
+            counts[name] = counts.get(name, 0) + n
+    return counts
 
 
 def model_rows(models: pa.Table) -> list[dict[str, Any]]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import stat
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from younger_graph.errors import StoreErrorKind, first_line
+from younger_graph.names import check_identifier, is_identifier
 from younger_graph.schema import SCHEMAS
 from younger_graph.store.base import (
     GRAPH_COLUMNS,
@@ -34,6 +36,7 @@ from younger_graph.store.base import (
     StoreError,
 )
 from younger_graph.store.properties import db_type
+from younger_graph.store.readonly import check_read_only
 
 _ARROW_TO_DB = {pa.string(): "STRING", pa.int64(): "INT64", pa.int32(): "INT32", pa.float64(): "DOUBLE",
                 pa.bool_(): "BOOLEAN"}
@@ -64,6 +67,10 @@ SCHEMA_DDL += [
 ]
 
 
+# Errors of a COPY that refused the data itself (base.Store._write_or_reject skips such a graph).
+_REJECTED_WORDS = ("duplicated primary key", "Copy exception", "Conversion exception")
+
+
 def buffer_pool_bytes() -> int:
     """LadybugDB's buffer pool: its own default (0 → ~80% of RAM) unless YOUNGER_GRAPH_BUFFER_POOL_MB is
     set. A 4 GiB cap made the Younger-scale load fail ("buffer pool is full") at its checkpoint."""
@@ -86,12 +93,37 @@ class EmbeddedStore(Store):
         if not write and not os.path.exists(path):
             raise StoreError(f"no database at {path}: load one with `younger-graph load DIR --db {path}`",
                              StoreErrorKind.MISSING)
+        if os.path.exists(path) and not stat.S_ISREG(os.stat(path).st_mode):  # a FIFO would block forever
+            raise StoreError(f"{path} is not a database file (a directory, pipe, socket or device)",
+                             StoreErrorKind.INVALID)
         try:
-            self.db = ladybug.Database(str(path), read_only=not write, buffer_pool_size=buffer_pool_bytes())
+            self.db = self._open(str(path), write)
             self.conn = ladybug.Connection(self.db)
         except RuntimeError as exc:
             raise StoreError(f"cannot open the embedded database at {path}: {first_line(exc)}",
                              StoreErrorKind.INVALID) from None
+
+    @staticmethod
+    def _open(path: str, write: bool) -> Any:
+        """The database, opened read-only unless `write`. A write killed during a checkpoint (a kill,
+        a full disk) leaves recovery that only a read-write open performs: a read-only open then does
+        it first (open for writing, close), and says what to run when it cannot (another process
+        holds the database, or the file is not writable)."""
+        import ladybug
+
+        try:
+            return ladybug.Database(path, read_only=not write, buffer_pool_size=buffer_pool_bytes())
+        except RuntimeError as exc:
+            if write or "read-write mode" not in str(exc):
+                raise
+        try:
+            ladybug.Database(path, read_only=False, buffer_pool_size=buffer_pool_bytes()).close()
+        except RuntimeError as exc:
+            raise StoreError(f"the embedded database at {path} has an interrupted write to recover, and opening it "
+                             f"for writing failed ({first_line(exc)}): when no other process uses it, run any "
+                             f"command that writes to it (e.g. `younger-graph load DIR --db {path}`)",
+                             StoreErrorKind.INVALID) from None
+        return ladybug.Database(path, read_only=True, buffer_pool_size=buffer_pool_bytes())
 
     def close(self) -> None:
         for obj in (getattr(self, "conn", None), getattr(self, "db", None)):
@@ -107,6 +139,8 @@ class EmbeddedStore(Store):
     def run(self, cypher: str, params: dict[str, Any] | None = None, *, write: bool = False) -> pd.DataFrame:
         if write and not self.writable:
             raise self.read_only_error()
+        if not write:  # the engine's read-only mode does not stop file access (store/readonly.py)
+            check_read_only(cypher)
         result = self._execute(cypher, params)
         if isinstance(result, list):  # several statements: the last one's rows
             result = result[-1]
@@ -116,6 +150,8 @@ class EmbeddedStore(Store):
 
     # -- schema ---------------------------------------------------------------------------------
     def _properties(self, table: str) -> dict[str, str]:
+        if table not in NODE_KEYS and table not in REL_ENDPOINTS:  # a constant: table_info binds no parameter
+            raise StoreError(f"unknown table {table!r}")
         info = self._execute(f"CALL table_info('{table}') RETURN *").get_all()
         return {row[1]: row[2] for row in info}
 
@@ -132,16 +168,16 @@ class EmbeddedStore(Store):
         for name, kind in sorted(attr_kinds.items()):
             prop = property_name(name)
             if prop not in existing:
-                self._execute(f"ALTER TABLE Operator ADD {prop} {db_type(kind)}")
+                self._add_property("Operator", prop, db_type(kind))
                 existing[prop] = db_type(kind)
         model_props = self._properties("Model")
         for col in model_columns:
             if col not in model_props:
-                self._execute(f"ALTER TABLE Model ADD {col} STRING")
+                self._add_property("Model", col, "STRING")
         # Graph columns added to graphs.parquet after a database was created (null on old graphs).
         for f in SCHEMAS["graphs"]:
             if f.name not in graph_props:
-                self._execute(f"ALTER TABLE Graph ADD {f.name} {_ARROW_TO_DB[f.type]}")
+                self._add_property("Graph", f.name, _ARROW_TO_DB[f.type])
         # Kinds as the store has them (a type fixed by an earlier load wins).
         kinds = {}
         for prop, dbt in existing.items():
@@ -151,18 +187,30 @@ class EmbeddedStore(Store):
         return {name: _kind_of(existing.get(property_name(name), db_type(kind)), kind)
                 for name, kind in attr_kinds.items()} | {k: v for k, v in kinds.items() if k not in attr_kinds}
 
+    def _add_property(self, table: str, name: str, kind: str) -> None:
+        """ALTER TABLE ... ADD: the one DDL statement with a name that is not a constant of the
+        package; the name must be an identifier (names.check_identifier) and goes in backticks."""
+        if table not in NODE_KEYS or kind not in _DB_TO_ARROW:
+            raise StoreError(f"cannot declare property {name!r} of type {kind!r} on {table!r}")
+        self._execute(f"ALTER TABLE {table} ADD `{check_identifier(name)}` {kind}")
+
+    def attribute_properties(self) -> set[str]:
+        from younger_graph.store.properties import PREFIX
+
+        return {p for p in self._properties("Operator") if p.startswith(PREFIX)}
+
     def ensure_properties(self, label: str, properties: dict[str, str]) -> dict[str, str]:
         if label not in NODE_KEYS:
             raise StoreError(f"unknown node label {label!r}")
         existing = self._properties(label)
         out = {}
         for name, kind in properties.items():
-            if not name.isidentifier() or kind not in _DB_TO_ARROW:
+            if not is_identifier(name) or kind not in _DB_TO_ARROW:
                 raise StoreError(f"cannot declare property {name!r} of type {kind!r}")
             if name not in existing:
                 if not self.writable:
                     raise self.read_only_error()
-                self._execute(f"ALTER TABLE {label} ADD {name} {kind}")
+                self._add_property(label, name, kind)
                 existing[name] = kind
             out[name] = existing[name]
         return out
@@ -191,9 +239,14 @@ class EmbeddedStore(Store):
             "to": operator_keys(edge_serials, edges.column("dst")),
             **{c: edges.column(c) for c in ("src_slot", "dst_slot", "scope", "tensor", "dtype", "shape")},
         })
-        self._copy_in_transaction([("Graph", self._in_table_order("Graph", graphs)),
-                                   ("Operator", self._in_table_order("Operator", operators)),
-                                   ("CONTAINS", contains), ("FLOWS", flows)])
+        try:
+            self._copy_in_transaction([("Graph", self._in_table_order("Graph", graphs)),
+                                       ("Operator", self._in_table_order("Operator", operators)),
+                                       ("CONTAINS", contains), ("FLOWS", flows)])
+        except QueryError as exc:
+            if any(word in str(exc) for word in _REJECTED_WORDS):  # the data, not the database: skip the graph
+                raise StoreError(str(exc), StoreErrorKind.REJECTED) from None
+            raise
         self._serial += len(serials)
 
     def write_models(self, models: pa.Table) -> None:

@@ -165,17 +165,25 @@ class Neo4jStore(Store):
 
     def write_graph_chunk(self, chunk: GraphChunk) -> None:
         graphs, operators, flows = self._chunk_rows(chunk)
-        if chunk.rows > self.stage_rows:
-            self._write_staged(graphs, operators, flows)
-            return
+        try:
+            if chunk.rows > self.stage_rows:
+                self._write_staged(graphs, operators, flows)
+                return
 
-        def work(tx: Any) -> None:
-            self._in_batches(tx, WRITE_GRAPHS, graphs)
-            self._in_batches(tx, WRITE_OPERATORS, operators)
-            self._in_batches(tx, WRITE_FLOWS, flows)
+            def work(tx: Any) -> None:
+                self._in_batches(tx, WRITE_GRAPHS, graphs)
+                self._in_batches(tx, WRITE_OPERATORS, operators)
+                self._in_batches(tx, WRITE_FLOWS, flows)
 
-        with self._session(True) as session:
-            session.execute_write(work)
+            with self._session(True) as session:
+                session.execute_write(work)
+        except self._neo4j.exceptions.Neo4jError as exc:
+            error = _load_error(exc)
+            if error.kind is StoreErrorKind.REJECTED:  # a staged write leaves staging nodes: remove them
+                with self._session(True) as session:
+                    while session.run(DELETE_STAGING).single()["n"]:
+                        pass
+            raise error from None
 
     def _write_staged(self, graphs: list[dict[str, Any]], operators: list[dict[str, Any]],
                       flows: list[dict[str, Any]]) -> None:
@@ -241,6 +249,20 @@ class Neo4jStore(Store):
 
 # Server status codes of statements refused because the session or transaction only reads.
 _READ_ONLY_CODES = ("Neo.ClientError.Statement.AccessMode", "Neo.ClientError.General.ForbiddenOnReadOnlyDatabase")
+
+
+# Errors of a write the server refused for its data, not for the statement or the connection: the
+# graph is reported and skipped, the load goes on (base.Store._write_or_reject).
+_REJECTED_CODES = ("Neo.ClientError.Schema.ConstraintValidationFailed", "Neo.ClientError.Statement.TypeError",
+                   "Neo.ClientError.Statement.ArgumentError")
+_REJECTED_WORDS = ("too large", "exceeds", "limit")
+
+
+def _load_error(exc: Any) -> StoreError:
+    message = f"{exc.code}: {exc.message}"
+    if exc.code in _REJECTED_CODES or any(word in (exc.message or "").lower() for word in _REJECTED_WORDS):
+        return StoreError(message, StoreErrorKind.REJECTED)
+    return _query_error(exc)
 
 
 def _query_error(exc: Any) -> QueryError:

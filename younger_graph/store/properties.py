@@ -8,6 +8,7 @@ mixed types). Both backends store the same values, so queries return the same re
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from collections.abc import Iterable
@@ -18,10 +19,66 @@ from younger_graph.canonical import dumps
 PREFIX = "attr_"
 INT, FLOAT, STRING, INTS, FLOATS, STRINGS, JSON = "INT64", "DOUBLE", "STRING", "INT64[]", "DOUBLE[]", "STRING[]", "JSON"
 _NONFINITE = {"nan": float("nan"), "inf": float("inf"), "-inf": float("-inf")}
+# At most this many attribute names become attr_* properties in one store (per load on Neo4j, which
+# does not declare them); the most common names first, the rest stay in the attrs JSON. One node with
+# thousands of attributes must not give every operator thousands of (null) columns.
+MAX_ATTR_PROPERTIES = 256
+# Indexed strings (Operator.op_type) longer than this are stored cut, by the rule attribute strings
+# follow: the first MAX_CUT_CHARS characters, "…", the length in bytes and a digest.
+MAX_INDEXED_CHARS = 1024
+MAX_CUT_CHARS = 256
+_SAFE_NAME = re.compile(r"[0-9A-Za-z_]+\Z")
 
 
 def property_name(attr: str) -> str:
-    return PREFIX + re.sub(r"[^0-9A-Za-z_]", "_", attr)
+    """`attr_<name>` for an attribute named with ASCII letters, digits and `_` (every ONNX operator's
+    attributes are); any other name is written with `_` for each run of other characters plus the
+    first 8 hex digits of its SHA-256, so `k-x` and `k.x` stay two properties."""
+    if _SAFE_NAME.match(attr):
+        return PREFIX + attr
+    digest = hashlib.sha256(attr.encode("utf-8", "surrogatepass")).hexdigest()[:8]
+    readable = re.sub(r"[^0-9A-Za-z]+", "_", attr).strip("_")[:48]
+    return PREFIX + "_".join(part for part in (readable, digest) if part)
+
+
+def bounded_text(text: str) -> str:
+    if len(text) <= MAX_INDEXED_CHARS:
+        return text
+    raw = text.encode("utf-8", "surrogatepass")
+    return f"{text[:MAX_CUT_CHARS]}…[{len(raw)} bytes sha256:{hashlib.sha256(raw).hexdigest()[:16]}]"
+
+
+def select_attributes(kinds: dict[str, str], counts: dict[str, int],
+                      existing: set[str]) -> tuple[dict[str, str], list[str]]:
+    """The attribute names (of `kinds`) that get a property in this load, and notes on the others.
+
+    Names whose properties differ only by case (LadybugDB's names are case-insensitive) keep one
+    property, the first name in sorted order, on both backends; a name whose property matches an
+    `existing` one only ignoring case stays in the JSON. New properties are added up to
+    MAX_ATTR_PROPERTIES in all, the names carried by the most operators first (then by name)."""
+    notes: list[str] = []
+    existing_lower = {p.lower(): p for p in existing}
+    groups: dict[str, list[str]] = {}
+    for name in sorted(kinds):
+        groups.setdefault(property_name(name).lower(), []).append(name)
+    chosen: list[str] = []
+    for key, group in groups.items():
+        taken = existing_lower.get(key)
+        if taken is not None and taken != property_name(group[0]):
+            notes.append(f"attributes {', '.join(map(repr, group))} stay in attrs only: the store has {taken}")
+            continue
+        if len(group) > 1:
+            notes.append(f"attributes {', '.join(map(repr, group))} differ only by case; "
+                         f"{property_name(group[0])} holds {group[0]!r}, the others stay in attrs only")
+        chosen.append(group[0])
+    old = [n for n in chosen if property_name(n) in existing]
+    new = sorted((n for n in chosen if property_name(n) not in existing), key=lambda n: (-counts.get(n, 0), n))
+    room = max(0, MAX_ATTR_PROPERTIES - len(existing))
+    if len(new) > room:
+        left = new[room:]
+        notes.append(f"{len(left)} attribute names beyond the first {MAX_ATTR_PROPERTIES} stay in attrs only "
+                     f"(e.g. {', '.join(map(repr, left[:3]))})")
+    return {n: kinds[n] for n in old + new[:room]}, notes
 
 
 def _scalar_kind(v: Any) -> str:

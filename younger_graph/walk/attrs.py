@@ -17,6 +17,8 @@ from typing import Any
 import numpy as np
 from onnx import AttributeProto, SparseTensorProto, TensorProto, TypeProto
 
+from younger_graph.walk.text import decode, text
+
 MAX_STRING_CHARS = 256
 MAX_LIST_ITEMS = 1024
 
@@ -41,10 +43,10 @@ def _digest(data: bytes) -> str:
 
 
 def canonical_string(raw: bytes) -> str:
-    text = raw.decode("utf-8", errors="backslashreplace")
-    if len(text) <= MAX_STRING_CHARS:
-        return text
-    return f"{text[:MAX_STRING_CHARS]}…[{len(raw)} bytes sha256:{_digest(raw)}]"
+    value = decode(raw)
+    if len(value) <= MAX_STRING_CHARS:
+        return value
+    return f"{value[:MAX_STRING_CHARS]}…[{len(raw)} bytes sha256:{_digest(raw)}]"
 
 
 def tensor_summary(tensor: TensorProto) -> dict[str, Any]:
@@ -77,7 +79,7 @@ GraphRef = Callable[[str, int | None], Any]
 def attribute_value(attr: AttributeProto, graph_ref: GraphRef) -> Any:
     """One attribute → JSON-ready value. `graph_ref(attr_name, k)` names a subgraph's scope."""
     if attr.ref_attr_name:  # inside a FunctionProto: value comes from the call site
-        return {"ref": attr.ref_attr_name}
+        return {"ref": text(attr.ref_attr_name)}
     t = attr.type
     if t == AttributeProto.INT:
         return attr.i
@@ -105,9 +107,9 @@ def attribute_value(attr: AttributeProto, graph_ref: GraphRef) -> Any:
     if t == AttributeProto.SPARSE_TENSORS:
         return bounded_list([{"tensor": sparse_summary(x)} for x in attr.sparse_tensors])
     if t == AttributeProto.GRAPH:
-        return {"graph": graph_ref(attr.name, None)}
+        return {"graph": graph_ref(text(attr.name), None)}
     if t == AttributeProto.GRAPHS:
-        return [{"graph": graph_ref(attr.name, k)} for k in range(len(attr.graphs))]
+        return [{"graph": graph_ref(text(attr.name), k)} for k in range(len(attr.graphs))]
     if t == AttributeProto.TYPE_PROTO:
         return {"type": type_summary(attr.tp)}
     if t == AttributeProto.TYPE_PROTOS:

@@ -20,6 +20,7 @@ from typing import Any
 from younger_graph.errors import ExtractionError
 
 MAX_NESTING = 64  # subgraph and function-call levels one model may nest
+MAX_NODES = 2_000_000  # nodes one model may have once function bodies and subgraphs are expanded
 
 _ABSENT = object()
 Undo = list[tuple[str, Any]]
