@@ -6,7 +6,8 @@
 //! - a length must be < i32::MAX and fit in the enclosing message;
 //! - field number 0, wire types 6 and 7 and a stray END_GROUP are malformed;
 //! - groups are only ever unknown fields in onnx.proto: they are skipped, but must be well formed
-//!   and closed by the matching END_GROUP, and count towards the nesting depth;
+//!   and closed by the matching END_GROUP, and count towards the nesting depth (a group past the
+//!   limit is malformed, not too deep: upb's wire reader skips them);
 //! - a known field with an unexpected wire type is an unknown field (accepted and ignored);
 //! - repeated numeric fields accept both packed and unpacked encodings; packed fixed-width data
 //!   must be a whole number of elements, packed varints must all be complete;
@@ -174,11 +175,10 @@ impl<'a> Fields<'a> {
 /// Skips an unknown group that starts at `*pos` (after its START_GROUP tag) in a message with
 /// `depth` levels left, up to and including its END_GROUP.
 fn skip_group(buf: &[u8], pos: &mut usize, depth: u32, number: u32) -> R<()> {
-    if *pos >= buf.len() {
+    // Python's upb skips unknown groups with its wire reader, which reports running out of depth
+    // as a malformed buffer (not MaxDepth): the limit is the same, the status is not.
+    if *pos >= buf.len() || depth == 0 {
         return malformed();
-    }
-    if depth == 0 {
-        return Err(DecodeError::MaxDepth);
     }
     let inner = depth - 1;
     loop {
@@ -372,6 +372,6 @@ mod tests {
         assert_eq!(Fields::new(&bad, 100).next().err(), Some(DecodeError::Malformed));
         let zero = [0x00, 0x01];
         assert_eq!(Fields::new(&zero, 100).next().err(), Some(DecodeError::Malformed));
-        assert_eq!(Fields::new(&[0x0b, 0x0c], 0).next().err(), Some(DecodeError::MaxDepth));
+        assert_eq!(Fields::new(&[0x0b, 0x0c], 0).next().err(), Some(DecodeError::Malformed));
     }
 }
