@@ -71,19 +71,30 @@ unsafe extern "C" fn release_schema(schema: *mut FfiSchema) {
 fn new_schema(format: &str, name: &str, flags: i64, children: Vec<*mut FfiSchema>) -> FfiSchema {
     let format = CString::new(format).unwrap();
     let name = CString::new(name).unwrap();
-    let mut private = Box::new(SchemaPrivate { _format: format, _name: name, children });
+    let mut private = Box::new(SchemaPrivate {
+        _format: format,
+        _name: name,
+        children,
+    });
     let schema = FfiSchema {
         format: private._format.as_ptr(),
         name: private._name.as_ptr(),
         metadata: ptr::null(),
         flags,
         n_children: private.children.len() as i64,
-        children: if private.children.is_empty() { ptr::null_mut() } else { private.children.as_mut_ptr() },
+        children: if private.children.is_empty() {
+            ptr::null_mut()
+        } else {
+            private.children.as_mut_ptr()
+        },
         dictionary: ptr::null_mut(),
         release: Some(release_schema),
         private_data: ptr::null_mut(),
     };
-    FfiSchema { private_data: Box::into_raw(private) as *mut c_void, ..schema }
+    FfiSchema {
+        private_data: Box::into_raw(private) as *mut c_void,
+        ..schema
+    }
 }
 
 struct ArrayPrivate {
@@ -123,10 +134,22 @@ fn column_array(column: Column) -> FfiArray {
                 (Some(bits), n) if n > 0 => bits.as_ptr() as *const c_void,
                 _ => ptr::null(),
             };
-            (c.len(), c.nulls, vec![validity, c.offsets.as_ptr() as *const c_void, buffer_ptr(&c.data)])
+            (
+                c.len(),
+                c.nulls,
+                vec![
+                    validity,
+                    c.offsets.as_ptr() as *const c_void,
+                    buffer_ptr(&c.data),
+                ],
+            )
         }
     };
-    let mut private = Box::new(ArrayPrivate { _column: Some(column), buffers, children: Vec::new() });
+    let mut private = Box::new(ArrayPrivate {
+        _column: Some(column),
+        buffers,
+        children: Vec::new(),
+    });
     let buffers_ptr = private.buffers.as_mut_ptr();
     let n_buffers = private.buffers.len() as i64;
     FfiArray {
@@ -152,11 +175,20 @@ pub fn export_batch(columns: Vec<(&str, Column)>, length: usize) -> (FfiSchema, 
             Column::Int32(_) => "i",
             Column::Utf8(_) => "u",
         };
-        schema_children.push(Box::into_raw(Box::new(new_schema(format, name, ARROW_FLAG_NULLABLE, Vec::new()))));
+        schema_children.push(Box::into_raw(Box::new(new_schema(
+            format,
+            name,
+            ARROW_FLAG_NULLABLE,
+            Vec::new(),
+        ))));
         array_children.push(Box::into_raw(Box::new(column_array(column))));
     }
     let schema = new_schema("+s", "", 0, schema_children);
-    let mut private = Box::new(ArrayPrivate { _column: None, buffers: vec![ptr::null()], children: array_children });
+    let mut private = Box::new(ArrayPrivate {
+        _column: None,
+        buffers: vec![ptr::null()],
+        children: array_children,
+    });
     let array = FfiArray {
         length: length as i64,
         null_count: 0,
@@ -169,7 +201,13 @@ pub fn export_batch(columns: Vec<(&str, Column)>, length: usize) -> (FfiSchema, 
         release: Some(release_array),
         private_data: ptr::null_mut(),
     };
-    (schema, FfiArray { private_data: Box::into_raw(private) as *mut c_void, ..array })
+    (
+        schema,
+        FfiArray {
+            private_data: Box::into_raw(private) as *mut c_void,
+            ..array
+        },
+    )
 }
 
 /// Releases a struct the consumer did not take (its release is cleared once moved).

@@ -6,16 +6,43 @@ use std::fmt::Write;
 use sha2::{Digest, Sha256};
 
 use crate::model::{Attribute, Sparse, Tensor, TypeP, TypeVal};
-use crate::text::{char_len, decode, push_canonical_f32, push_json_f64, push_json_str, push_json_str_ascii};
+use crate::text::{
+    char_len, decode, push_canonical_f32, push_json_f64, push_json_str, push_json_str_ascii,
+};
 
 pub const MAX_STRING_CHARS: usize = 256;
 pub const MAX_LIST_ITEMS: usize = 1024;
 
 /// `onnx.TensorProto.DataType` names, lower case (onnx 1.23: up to FLOAT6E3M2 = 28).
 const DTYPE_NAMES: [&str; 29] = [
-    "undefined", "float", "uint8", "int8", "uint16", "int16", "int32", "int64", "string", "bool", "float16",
-    "double", "uint32", "uint64", "complex64", "complex128", "bfloat16", "float8e4m3fn", "float8e4m3fnuz",
-    "float8e5m2", "float8e5m2fnuz", "uint4", "int4", "float4e2m1", "float8e8m0", "uint2", "int2", "float6e2m3",
+    "undefined",
+    "float",
+    "uint8",
+    "int8",
+    "uint16",
+    "int16",
+    "int32",
+    "int64",
+    "string",
+    "bool",
+    "float16",
+    "double",
+    "uint32",
+    "uint64",
+    "complex64",
+    "complex128",
+    "bfloat16",
+    "float8e4m3fn",
+    "float8e4m3fnuz",
+    "float8e5m2",
+    "float8e5m2fnuz",
+    "uint4",
+    "int4",
+    "float4e2m1",
+    "float8e8m0",
+    "uint2",
+    "int2",
+    "float6e2m3",
     "float6e3m2",
 ];
 
@@ -26,7 +53,10 @@ pub fn dtype_names() -> &'static [&'static str] {
 
 /// attrs.py `dtype_name`: element type number → lower-case name, unknown → `type<N>`.
 pub fn push_dtype_name(out: &mut String, elem_type: i32) {
-    match usize::try_from(elem_type).ok().and_then(|i| DTYPE_NAMES.get(i)) {
+    match usize::try_from(elem_type)
+        .ok()
+        .and_then(|i| DTYPE_NAMES.get(i))
+    {
         Some(name) => out.push_str(name),
         None => {
             let _ = write!(out, "type{elem_type}");
@@ -35,7 +65,10 @@ pub fn push_dtype_name(out: &mut String, elem_type: i32) {
 }
 
 pub fn dtype_name(elem_type: i32) -> std::borrow::Cow<'static, str> {
-    match usize::try_from(elem_type).ok().and_then(|i| DTYPE_NAMES.get(i)) {
+    match usize::try_from(elem_type)
+        .ok()
+        .and_then(|i| DTYPE_NAMES.get(i))
+    {
         Some(name) => std::borrow::Cow::Borrowed(name),
         None => std::borrow::Cow::Owned(format!("type{elem_type}")),
     }
@@ -135,12 +168,20 @@ pub fn push_type_summary(out: &mut String, tp: &TypeP) {
 /// `{"truncated": first16, "len": n, "sha256": digest}` in canonical order (keys sorted), where the
 /// digest is over `json.dumps(items, sort_keys=True)` (`full`) and `first16` is given rendered.
 fn push_truncated(out: &mut String, len: usize, full: &str, first16: &str) {
-    let _ = write!(out, "{{\"len\":{len},\"sha256\":\"{}\",\"truncated\":{first16}}}", digest16(full.as_bytes()));
+    let _ = write!(
+        out,
+        "{{\"len\":{len},\"sha256\":\"{}\",\"truncated\":{first16}}}",
+        digest16(full.as_bytes())
+    );
 }
 
 /// The JSON of one attribute's value (attrs.py `attribute_value`); `scope(k)` names the scope of a
 /// GRAPH (k = None) or GRAPHS (k = Some) attribute's body.
-pub fn push_attribute_value(out: &mut String, attr: &Attribute, scope: &dyn Fn(Option<usize>) -> String) {
+pub fn push_attribute_value(
+    out: &mut String,
+    attr: &Attribute,
+    scope: &dyn Fn(Option<usize>) -> String,
+) {
     if !attr.ref_attr_name.is_empty() {
         out.push_str("{\"ref\":");
         push_json_str(out, &attr.ref_attr_name);
@@ -228,7 +269,11 @@ pub fn push_attribute_value(out: &mut String, attr: &Attribute, scope: &dyn Fn(O
             out.push('}');
         }
         9 => {
-            let items: Vec<(i32, &[i64])> = attr.tensors.iter().map(|t| (t.data_type, t.dims.as_slice())).collect();
+            let items: Vec<(i32, &[i64])> = attr
+                .tensors
+                .iter()
+                .map(|t| (t.data_type, t.dims.as_slice()))
+                .collect();
             push_tensor_list(out, &items, false);
         }
         11 => {
@@ -237,8 +282,11 @@ pub fn push_attribute_value(out: &mut String, attr: &Attribute, scope: &dyn Fn(O
             out.push('}');
         }
         12 => {
-            let items: Vec<(i32, &[i64])> =
-                attr.sparse_tensors.iter().map(|s| (s.values.data_type, s.dims.as_slice())).collect();
+            let items: Vec<(i32, &[i64])> = attr
+                .sparse_tensors
+                .iter()
+                .map(|s| (s.values.data_type, s.dims.as_slice()))
+                .collect();
             push_tensor_list(out, &items, true);
         }
         5 => {
@@ -294,7 +342,11 @@ fn push_tensor_list(out: &mut String, items: &[(i32, &[i64])], sparse: bool) {
             if k > 0 {
                 out.push_str(sep);
             }
-            out.push_str(if compact { "{\"tensor\":" } else { "{\"tensor\": " });
+            out.push_str(if compact {
+                "{\"tensor\":"
+            } else {
+                "{\"tensor\": "
+            });
             push_summary(out, *dt, dims, sparse, compact);
             out.push('}');
         }

@@ -12,7 +12,12 @@ pub struct StrCol {
 
 impl StrCol {
     pub fn new() -> Self {
-        StrCol { offsets: vec![0], data: Vec::new(), validity: None, nulls: 0 }
+        StrCol {
+            offsets: vec![0],
+            data: Vec::new(),
+            validity: None,
+            nulls: 0,
+        }
     }
 
     #[inline]

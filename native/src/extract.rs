@@ -54,7 +54,11 @@ pub enum Failure {
     /// A finished message (read and parse errors carry the file's name already).
     Message(String),
     /// The cycle error, whose node name Python spells with `repr()`.
-    Cycle { remaining: usize, op_type: String, name: String },
+    Cycle {
+        remaining: usize,
+        op_type: String,
+        name: String,
+    },
 }
 
 pub struct Outcome {
@@ -64,7 +68,10 @@ pub struct Outcome {
 
 impl Outcome {
     fn failed(message: String) -> Self {
-        Outcome { header: None, result: Err(Failure::Message(message)) }
+        Outcome {
+            header: None,
+            result: Err(Failure::Message(message)),
+        }
     }
 }
 
@@ -84,7 +91,10 @@ pub fn extract_bytes(data: &[u8], name: Option<&str>) -> Outcome {
     let model = match decode_model(data, MAX_DEPTH) {
         Ok(m) => m,
         Err(DecodeError::MaxDepth) => {
-            return Outcome::failed(prefixed(name, "nests subgraphs deeper than the protobuf parser allows"))
+            return Outcome::failed(prefixed(
+                name,
+                "nests subgraphs deeper than the protobuf parser allows",
+            ))
         }
         Err(e) => {
             let text = format!(
@@ -113,16 +123,39 @@ pub fn extract_bytes(data: &[u8], name: Option<&str>) -> Outcome {
         .copied()
         .collect::<Vec<_>>()
         .join(" ");
-    let header = Header { ir_version: model.ir_version, opsets: opsets_json, producer };
+    let header = Header {
+        ir_version: model.ir_version,
+        opsets: opsets_json,
+        producer,
+    };
     let walked = match model_to_built(&model) {
         Ok(w) => w,
-        Err(WalkError::Message(m)) => return Outcome { header: Some(header), result: Err(Failure::Message(m)) },
-        Err(WalkError::Cycle { remaining, op_type, name }) => {
-            return Outcome { header: Some(header), result: Err(Failure::Cycle { remaining, op_type, name }) }
+        Err(WalkError::Message(m)) => {
+            return Outcome {
+                header: Some(header),
+                result: Err(Failure::Message(m)),
+            }
+        }
+        Err(WalkError::Cycle {
+            remaining,
+            op_type,
+            name,
+        }) => {
+            return Outcome {
+                header: Some(header),
+                result: Err(Failure::Cycle {
+                    remaining,
+                    op_type,
+                    name,
+                }),
+            }
         }
     };
     drop(model);
-    Outcome { header: Some(header), result: Ok(finish(walked)) }
+    Outcome {
+        header: Some(header),
+        result: Ok(finish(walked)),
+    }
 }
 
 /// graph.py `GraphBuilder.finish`: both hashes, counts and metrics.
@@ -252,7 +285,11 @@ pub fn basename(path: &str) -> &str {
 
 /// `extract_file(path)`: (sha256, size, outcome); sha256 and size are None when the file could
 /// not be read.
-pub fn extract_path(path: &str, buf: &mut Vec<u8>, overlap: bool) -> (Option<String>, Option<usize>, Outcome) {
+pub fn extract_path(
+    path: &str,
+    buf: &mut Vec<u8>,
+    overlap: bool,
+) -> (Option<String>, Option<usize>, Outcome) {
     let name = basename(path);
     let size = match read_file(path, buf) {
         Ok(n) => n,

@@ -78,7 +78,11 @@ pub fn graph_hash(labels: &[u64], s: &Structure, p: &Prepared) -> String {
     let n = labels.len();
     let mut h = labels.to_vec();
     let mut scratch = Vec::with_capacity(n);
-    let mut distinct = if n > 0 { count_distinct(&h, &mut scratch) } else { 0 };
+    let mut distinct = if n > 0 {
+        count_distinct(&h, &mut scratch)
+    } else {
+        0
+    };
     let mut incoming = vec![0u64; n];
     let mut outgoing = vec![0u64; n];
     let mut from_parent = vec![0u64; n];
@@ -100,7 +104,8 @@ pub fn graph_hash(labels: &[u64], s: &Structure, p: &Prepared) -> String {
             for l in 0..s.parent.len() {
                 let (a, b) = (s.parent[l] as usize, s.child[l] as usize);
                 from_parent[b] = from_parent[b].wrapping_add(mix(h[a] ^ s.nest[l] ^ SALT_PARENT));
-                from_children[a] = from_children[a].wrapping_add(mix(h[b] ^ s.nest[l] ^ SALT_CHILD));
+                from_children[a] =
+                    from_children[a].wrapping_add(mix(h[b] ^ s.nest[l] ^ SALT_CHILD));
             }
         }
         for i in 0..n {

@@ -11,7 +11,13 @@ pub struct Metrics {
 
 pub fn metrics(n: usize, src: &[i32], dst: &[i32]) -> Metrics {
     if n == 0 {
-        return Metrics { num_components: 0, max_in_degree: 0, max_out_degree: 0, depth: 0, width: 0 };
+        return Metrics {
+            num_components: 0,
+            max_in_degree: 0,
+            max_out_degree: 0,
+            depth: 0,
+            width: 0,
+        };
     }
     let mut in_deg = vec![0u32; n];
     let mut out_deg = vec![0u32; n];
@@ -66,7 +72,9 @@ fn levels(n: usize, src: &[i32], dst: &[i32], in_deg: &[u32], out_deg: &[u32]) -
         fill[s as usize] += 1;
     }
     let mut remaining = in_deg.to_vec();
-    let mut frontier: Vec<u32> = (0..n as u32).filter(|&i| remaining[i as usize] == 0).collect();
+    let mut frontier: Vec<u32> = (0..n as u32)
+        .filter(|&i| remaining[i as usize] == 0)
+        .collect();
     let mut next = Vec::new();
     let (mut seen, mut depth, mut width) = (0usize, 0i64, 0i64);
     while !frontier.is_empty() {

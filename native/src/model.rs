@@ -9,17 +9,27 @@
 use std::borrow::Cow;
 
 use crate::text::decode;
-use crate::wire::{check_field, check_message, each_fixed32, each_varint, FieldDef, Fields, Kind, Schema, Val, R};
+use crate::wire::{
+    check_field, check_message, each_fixed32, each_varint, FieldDef, Fields, Kind, Schema, Val, R,
+};
 
 pub type Str<'a> = Cow<'a, str>;
 
 // -- schemas (field number → kind) of every message reachable from ModelProto -------------------
 macro_rules! f {
     ($n:expr, $k:expr) => {
-        FieldDef { number: $n, kind: $k, repeated: false }
+        FieldDef {
+            number: $n,
+            kind: $k,
+            repeated: false,
+        }
     };
     ($n:expr, $k:expr, rep) => {
-        FieldDef { number: $n, kind: $k, repeated: true }
+        FieldDef {
+            number: $n,
+            kind: $k,
+            repeated: true,
+        }
     };
 }
 use Kind::{Bytes as B, Fixed32 as F32, Fixed64 as F64, Msg as M, Varint as V};
@@ -27,46 +37,105 @@ use Kind::{Bytes as B, Fixed32 as F32, Fixed64 as F64, Msg as M, Varint as V};
 pub static MODEL: Schema = Schema {
     name: "onnx.ModelProto",
     fields: &[
-        f!(1, V), f!(2, B), f!(3, B), f!(4, B), f!(5, V), f!(6, B), f!(7, M(&GRAPH)), f!(8, M(&OPSET), rep),
-        f!(14, M(&STRING_ENTRY), rep), f!(20, M(&TRAINING_INFO), rep), f!(25, M(&FUNCTION), rep),
+        f!(1, V),
+        f!(2, B),
+        f!(3, B),
+        f!(4, B),
+        f!(5, V),
+        f!(6, B),
+        f!(7, M(&GRAPH)),
+        f!(8, M(&OPSET), rep),
+        f!(14, M(&STRING_ENTRY), rep),
+        f!(20, M(&TRAINING_INFO), rep),
+        f!(25, M(&FUNCTION), rep),
         f!(26, M(&DEVICE_CONFIGURATION), rep),
     ],
 };
-pub static OPSET: Schema = Schema { name: "onnx.OperatorSetIdProto", fields: &[f!(1, B), f!(2, V)] };
+pub static OPSET: Schema = Schema {
+    name: "onnx.OperatorSetIdProto",
+    fields: &[f!(1, B), f!(2, V)],
+};
 pub static GRAPH: Schema = Schema {
     name: "onnx.GraphProto",
     fields: &[
-        f!(1, M(&NODE), rep), f!(2, B), f!(5, M(&TENSOR), rep), f!(10, B), f!(11, M(&VALUE_INFO), rep),
-        f!(12, M(&VALUE_INFO), rep), f!(13, M(&VALUE_INFO), rep), f!(14, M(&TENSOR_ANNOTATION), rep),
-        f!(15, M(&SPARSE_TENSOR), rep), f!(16, M(&STRING_ENTRY), rep),
+        f!(1, M(&NODE), rep),
+        f!(2, B),
+        f!(5, M(&TENSOR), rep),
+        f!(10, B),
+        f!(11, M(&VALUE_INFO), rep),
+        f!(12, M(&VALUE_INFO), rep),
+        f!(13, M(&VALUE_INFO), rep),
+        f!(14, M(&TENSOR_ANNOTATION), rep),
+        f!(15, M(&SPARSE_TENSOR), rep),
+        f!(16, M(&STRING_ENTRY), rep),
     ],
 };
 pub static NODE: Schema = Schema {
     name: "onnx.NodeProto",
     fields: &[
-        f!(1, B, rep), f!(2, B, rep), f!(3, B), f!(4, B), f!(5, M(&ATTRIBUTE), rep), f!(6, B), f!(7, B), f!(8, B),
-        f!(9, M(&STRING_ENTRY), rep), f!(10, M(&NODE_DEVICE_CONFIGURATION), rep),
+        f!(1, B, rep),
+        f!(2, B, rep),
+        f!(3, B),
+        f!(4, B),
+        f!(5, M(&ATTRIBUTE), rep),
+        f!(6, B),
+        f!(7, B),
+        f!(8, B),
+        f!(9, M(&STRING_ENTRY), rep),
+        f!(10, M(&NODE_DEVICE_CONFIGURATION), rep),
     ],
 };
 pub static ATTRIBUTE: Schema = Schema {
     name: "onnx.AttributeProto",
     fields: &[
-        f!(1, B), f!(2, F32), f!(3, V), f!(4, B), f!(5, M(&TENSOR)), f!(6, M(&GRAPH)), f!(7, F32, rep),
-        f!(8, V, rep), f!(9, B, rep), f!(10, M(&TENSOR), rep), f!(11, M(&GRAPH), rep), f!(13, B),
-        f!(14, M(&TYPE)), f!(15, M(&TYPE), rep), f!(20, V), f!(21, B), f!(22, M(&SPARSE_TENSOR)),
+        f!(1, B),
+        f!(2, F32),
+        f!(3, V),
+        f!(4, B),
+        f!(5, M(&TENSOR)),
+        f!(6, M(&GRAPH)),
+        f!(7, F32, rep),
+        f!(8, V, rep),
+        f!(9, B, rep),
+        f!(10, M(&TENSOR), rep),
+        f!(11, M(&GRAPH), rep),
+        f!(13, B),
+        f!(14, M(&TYPE)),
+        f!(15, M(&TYPE), rep),
+        f!(20, V),
+        f!(21, B),
+        f!(22, M(&SPARSE_TENSOR)),
         f!(23, M(&SPARSE_TENSOR), rep),
     ],
 };
 pub static TENSOR: Schema = Schema {
     name: "onnx.TensorProto",
     fields: &[
-        f!(1, V, rep), f!(2, V), f!(3, M(&SEGMENT)), f!(4, F32, rep), f!(5, V, rep), f!(6, B, rep), f!(7, V, rep),
-        f!(8, B), f!(9, B), f!(10, F64, rep), f!(11, V, rep), f!(12, B), f!(13, M(&STRING_ENTRY), rep), f!(14, V),
+        f!(1, V, rep),
+        f!(2, V),
+        f!(3, M(&SEGMENT)),
+        f!(4, F32, rep),
+        f!(5, V, rep),
+        f!(6, B, rep),
+        f!(7, V, rep),
+        f!(8, B),
+        f!(9, B),
+        f!(10, F64, rep),
+        f!(11, V, rep),
+        f!(12, B),
+        f!(13, M(&STRING_ENTRY), rep),
+        f!(14, V),
         f!(16, M(&STRING_ENTRY), rep),
     ],
 };
-pub static SEGMENT: Schema = Schema { name: "onnx.TensorProto.Segment", fields: &[f!(1, V), f!(2, V)] };
-pub static STRING_ENTRY: Schema = Schema { name: "onnx.StringStringEntryProto", fields: &[f!(1, B), f!(2, B)] };
+pub static SEGMENT: Schema = Schema {
+    name: "onnx.TensorProto.Segment",
+    fields: &[f!(1, V), f!(2, V)],
+};
+pub static STRING_ENTRY: Schema = Schema {
+    name: "onnx.StringStringEntryProto",
+    fields: &[f!(1, B), f!(2, B)],
+};
 pub static SPARSE_TENSOR: Schema = Schema {
     name: "onnx.SparseTensorProto",
     fields: &[f!(1, M(&TENSOR)), f!(2, M(&TENSOR)), f!(3, V, rep)],
@@ -74,53 +143,115 @@ pub static SPARSE_TENSOR: Schema = Schema {
 pub static TYPE: Schema = Schema {
     name: "onnx.TypeProto",
     fields: &[
-        f!(1, M(&TYPE_TENSOR)), f!(4, M(&TYPE_SEQUENCE)), f!(5, M(&TYPE_MAP)), f!(6, B), f!(7, M(&TYPE_OPAQUE)),
-        f!(8, M(&TYPE_SPARSE_TENSOR)), f!(9, M(&TYPE_OPTIONAL)),
+        f!(1, M(&TYPE_TENSOR)),
+        f!(4, M(&TYPE_SEQUENCE)),
+        f!(5, M(&TYPE_MAP)),
+        f!(6, B),
+        f!(7, M(&TYPE_OPAQUE)),
+        f!(8, M(&TYPE_SPARSE_TENSOR)),
+        f!(9, M(&TYPE_OPTIONAL)),
     ],
 };
-pub static TYPE_TENSOR: Schema = Schema { name: "onnx.TypeProto.Tensor", fields: &[f!(1, V), f!(2, M(&SHAPE))] };
-pub static SHAPE: Schema = Schema { name: "onnx.TensorShapeProto", fields: &[f!(1, M(&DIMENSION), rep)] };
-pub static DIMENSION: Schema =
-    Schema { name: "onnx.TensorShapeProto.Dimension", fields: &[f!(1, V), f!(2, B), f!(3, B)] };
-pub static TYPE_SEQUENCE: Schema = Schema { name: "onnx.TypeProto.Sequence", fields: &[f!(1, M(&TYPE))] };
-pub static TYPE_MAP: Schema = Schema { name: "onnx.TypeProto.Map", fields: &[f!(1, V), f!(2, M(&TYPE))] };
-pub static TYPE_OPTIONAL: Schema = Schema { name: "onnx.TypeProto.Optional", fields: &[f!(1, M(&TYPE))] };
-pub static TYPE_SPARSE_TENSOR: Schema =
-    Schema { name: "onnx.TypeProto.SparseTensor", fields: &[f!(1, V), f!(2, M(&SHAPE))] };
-pub static TYPE_OPAQUE: Schema = Schema { name: "onnx.TypeProto.Opaque", fields: &[f!(1, B), f!(2, B)] };
+pub static TYPE_TENSOR: Schema = Schema {
+    name: "onnx.TypeProto.Tensor",
+    fields: &[f!(1, V), f!(2, M(&SHAPE))],
+};
+pub static SHAPE: Schema = Schema {
+    name: "onnx.TensorShapeProto",
+    fields: &[f!(1, M(&DIMENSION), rep)],
+};
+pub static DIMENSION: Schema = Schema {
+    name: "onnx.TensorShapeProto.Dimension",
+    fields: &[f!(1, V), f!(2, B), f!(3, B)],
+};
+pub static TYPE_SEQUENCE: Schema = Schema {
+    name: "onnx.TypeProto.Sequence",
+    fields: &[f!(1, M(&TYPE))],
+};
+pub static TYPE_MAP: Schema = Schema {
+    name: "onnx.TypeProto.Map",
+    fields: &[f!(1, V), f!(2, M(&TYPE))],
+};
+pub static TYPE_OPTIONAL: Schema = Schema {
+    name: "onnx.TypeProto.Optional",
+    fields: &[f!(1, M(&TYPE))],
+};
+pub static TYPE_SPARSE_TENSOR: Schema = Schema {
+    name: "onnx.TypeProto.SparseTensor",
+    fields: &[f!(1, V), f!(2, M(&SHAPE))],
+};
+pub static TYPE_OPAQUE: Schema = Schema {
+    name: "onnx.TypeProto.Opaque",
+    fields: &[f!(1, B), f!(2, B)],
+};
 pub static NODE_DEVICE_CONFIGURATION: Schema = Schema {
     name: "onnx.NodeDeviceConfigurationProto",
     fields: &[f!(1, B), f!(2, M(&SHARDING_SPEC), rep), f!(3, V)],
 };
 pub static SHARDING_SPEC: Schema = Schema {
     name: "onnx.ShardingSpecProto",
-    fields: &[f!(1, B), f!(2, V, rep), f!(3, M(&INT_INT_LIST_ENTRY), rep), f!(4, M(&SHARDED_DIM), rep)],
+    fields: &[
+        f!(1, B),
+        f!(2, V, rep),
+        f!(3, M(&INT_INT_LIST_ENTRY), rep),
+        f!(4, M(&SHARDED_DIM), rep),
+    ],
 };
-pub static INT_INT_LIST_ENTRY: Schema = Schema { name: "onnx.IntIntListEntryProto", fields: &[f!(1, V), f!(2, V, rep)] };
-pub static SHARDED_DIM: Schema =
-    Schema { name: "onnx.ShardedDimProto", fields: &[f!(1, V), f!(2, M(&SIMPLE_SHARDED_DIM), rep)] };
-pub static SIMPLE_SHARDED_DIM: Schema =
-    Schema { name: "onnx.SimpleShardedDimProto", fields: &[f!(1, V), f!(2, B), f!(3, V)] };
+pub static INT_INT_LIST_ENTRY: Schema = Schema {
+    name: "onnx.IntIntListEntryProto",
+    fields: &[f!(1, V), f!(2, V, rep)],
+};
+pub static SHARDED_DIM: Schema = Schema {
+    name: "onnx.ShardedDimProto",
+    fields: &[f!(1, V), f!(2, M(&SIMPLE_SHARDED_DIM), rep)],
+};
+pub static SIMPLE_SHARDED_DIM: Schema = Schema {
+    name: "onnx.SimpleShardedDimProto",
+    fields: &[f!(1, V), f!(2, B), f!(3, V)],
+};
 pub static VALUE_INFO: Schema = Schema {
     name: "onnx.ValueInfoProto",
-    fields: &[f!(1, B), f!(2, M(&TYPE)), f!(3, B), f!(4, M(&STRING_ENTRY), rep)],
+    fields: &[
+        f!(1, B),
+        f!(2, M(&TYPE)),
+        f!(3, B),
+        f!(4, M(&STRING_ENTRY), rep),
+    ],
 };
-pub static TENSOR_ANNOTATION: Schema =
-    Schema { name: "onnx.TensorAnnotation", fields: &[f!(1, B), f!(2, M(&STRING_ENTRY), rep)] };
+pub static TENSOR_ANNOTATION: Schema = Schema {
+    name: "onnx.TensorAnnotation",
+    fields: &[f!(1, B), f!(2, M(&STRING_ENTRY), rep)],
+};
 pub static TRAINING_INFO: Schema = Schema {
     name: "onnx.TrainingInfoProto",
-    fields: &[f!(1, M(&GRAPH)), f!(2, M(&GRAPH)), f!(3, M(&STRING_ENTRY), rep), f!(4, M(&STRING_ENTRY), rep)],
+    fields: &[
+        f!(1, M(&GRAPH)),
+        f!(2, M(&GRAPH)),
+        f!(3, M(&STRING_ENTRY), rep),
+        f!(4, M(&STRING_ENTRY), rep),
+    ],
 };
 pub static FUNCTION: Schema = Schema {
     name: "onnx.FunctionProto",
     fields: &[
-        f!(1, B), f!(4, B, rep), f!(5, B, rep), f!(6, B, rep), f!(7, M(&NODE), rep), f!(8, B),
-        f!(9, M(&OPSET), rep), f!(10, B), f!(11, M(&ATTRIBUTE), rep), f!(12, M(&VALUE_INFO), rep), f!(13, B),
+        f!(1, B),
+        f!(4, B, rep),
+        f!(5, B, rep),
+        f!(6, B, rep),
+        f!(7, M(&NODE), rep),
+        f!(8, B),
+        f!(9, M(&OPSET), rep),
+        f!(10, B),
+        f!(11, M(&ATTRIBUTE), rep),
+        f!(12, M(&VALUE_INFO), rep),
+        f!(13, B),
         f!(14, M(&STRING_ENTRY), rep),
     ],
 };
-pub static DEVICE_CONFIGURATION: Schema =
-    Schema { name: "onnx.DeviceConfigurationProto", fields: &[f!(1, B), f!(2, V), f!(3, B, rep)] };
+pub static DEVICE_CONFIGURATION: Schema = Schema {
+    name: "onnx.DeviceConfigurationProto",
+    fields: &[f!(1, B), f!(2, V), f!(3, B, rep)],
+};
 
 /// AttributeProto.AttributeType (a closed proto2 enum: values outside 0..=14 are not stored).
 pub const ATTRIBUTE_TYPE_MAX: u32 = 14;
@@ -253,7 +384,9 @@ pub fn decode_model(buf: &[u8], depth: u32) -> R<Model<'_>> {
             (1, Val::Varint(x)) => m.ir_version = x as i64,
             (2, Val::Len(b)) => m.producer_name = decode(b),
             (3, Val::Len(b)) => m.producer_version = decode(b),
-            (7, Val::Len(b)) => merge_graph(m.graph.get_or_insert_with(Graph::default), b, f.enter()?)?,
+            (7, Val::Len(b)) => {
+                merge_graph(m.graph.get_or_insert_with(Graph::default), b, f.enter()?)?
+            }
             (8, Val::Len(b)) => m.opset_import.push(decode_opset(b, f.enter()?)?),
             (25, Val::Len(b)) => {
                 let mut func = Function::default();
@@ -293,7 +426,7 @@ pub fn merge_graph<'a>(g: &mut Graph<'a>, buf: &'a [u8], depth: u32) -> R<()> {
                 merge_tensor(&mut t, b, f.enter()?)?;
                 g.initializer.push(t);
             }
-            (11 | 12 | 13, Val::Len(b)) => {
+            (11..=13, Val::Len(b)) => {
                 let mut vi = ValueInfo::default();
                 merge_value_info(&mut vi, b, f.enter()?)?;
                 match n {
@@ -423,7 +556,9 @@ fn merge_value_info<'a>(vi: &mut ValueInfo<'a>, buf: &'a [u8], depth: u32) -> R<
     while let Some((n, v)) = f.next()? {
         match (n, v) {
             (1, Val::Len(b)) => vi.name = decode(b),
-            (2, Val::Len(b)) => merge_type(vi.ty.get_or_insert_with(TypeP::default), b, f.enter()?)?,
+            (2, Val::Len(b)) => {
+                merge_type(vi.ty.get_or_insert_with(TypeP::default), b, f.enter()?)?
+            }
             _ => check_field(&VALUE_INFO, &f, n, v)?,
         }
     }
@@ -443,11 +578,16 @@ fn merge_type<'a>(t: &mut TypeP<'a>, buf: &'a [u8], depth: u32) -> R<()> {
                 if !matches!(t.value, TypeVal::Tensor(_)) {
                     t.value = TypeVal::Tensor(TensorType::default());
                 }
-                let TypeVal::Tensor(tt) = &mut t.value else { unreachable!() };
+                let TypeVal::Tensor(tt) = &mut t.value else {
+                    unreachable!()
+                };
                 merge_tensor_type(tt, b, inner?)?;
             }
             4 | 9 => {
-                let same = matches!((&t.value, n), (TypeVal::Sequence(_), 4) | (TypeVal::Optional(_), 9));
+                let same = matches!(
+                    (&t.value, n),
+                    (TypeVal::Sequence(_), 4) | (TypeVal::Optional(_), 9)
+                );
                 if !same {
                     t.value = if n == 4 {
                         TypeVal::Sequence(Box::default())
@@ -455,8 +595,19 @@ fn merge_type<'a>(t: &mut TypeP<'a>, buf: &'a [u8], depth: u32) -> R<()> {
                         TypeVal::Optional(Box::default())
                     };
                 }
-                let (TypeVal::Sequence(elem) | TypeVal::Optional(elem)) = &mut t.value else { unreachable!() };
-                merge_elem_type(elem, b, inner?, if n == 4 { &TYPE_SEQUENCE } else { &TYPE_OPTIONAL })?;
+                let (TypeVal::Sequence(elem) | TypeVal::Optional(elem)) = &mut t.value else {
+                    unreachable!()
+                };
+                merge_elem_type(
+                    elem,
+                    b,
+                    inner?,
+                    if n == 4 {
+                        &TYPE_SEQUENCE
+                    } else {
+                        &TYPE_OPTIONAL
+                    },
+                )?;
             }
             5 => {
                 check_message(b, &TYPE_MAP, inner?)?;

@@ -16,7 +16,10 @@ use pyo3::types::{PyBytes, PyCapsule, PyDict, PyList, PyString, PyTuple};
 
 use crate::arrow::{drop_array, drop_schema, export_batch, Column, FfiArray, FfiSchema};
 use crate::columns::StrCol;
-use crate::extract::{basename, extract_bytes as core_extract_bytes, extract_path as core_extract_path, Failure, Outcome};
+use crate::extract::{
+    basename, extract_bytes as core_extract_bytes, extract_path as core_extract_path, Failure,
+    Outcome,
+};
 use crate::walk::KIND_NAMES;
 
 /// What one file gave, before it meets Python.
@@ -40,7 +43,10 @@ fn panicked(name: Option<&str>, payload: Box<dyn std::any::Any + Send>) -> Outco
     let text = panic_text(payload);
     let first = text.lines().next().unwrap_or("").trim();
     let message = crate::extract::prefixed(name, &format!("native extractor failed: {first}"));
-    Outcome { header: None, result: Err(Failure::Message(message)) }
+    Outcome {
+        header: None,
+        result: Err(Failure::Message(message)),
+    }
 }
 
 thread_local! {
@@ -55,20 +61,46 @@ fn run_path(path: &str, overlap: bool) -> FileResult {
         })
     }));
     match result {
-        Ok((sha256, num_bytes, outcome)) => FileResult { sha256, num_bytes, outcome },
-        Err(payload) => FileResult { sha256: None, num_bytes: None, outcome: panicked(Some(basename(path)), payload) },
+        Ok((sha256, num_bytes, outcome)) => FileResult {
+            sha256,
+            num_bytes,
+            outcome,
+        },
+        Err(payload) => FileResult {
+            sha256: None,
+            num_bytes: None,
+            outcome: panicked(Some(basename(path)), payload),
+        },
     }
 }
 
 // -- results as Python objects ----------------------------------------------------------------
 static IMPORT_BATCH: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
 
-fn import_batch<'py>(py: Python<'py>, columns: Vec<(&str, Column)>, length: usize) -> PyResult<Bound<'py, PyAny>> {
+fn import_batch<'py>(
+    py: Python<'py>,
+    columns: Vec<(&str, Column)>,
+    length: usize,
+) -> PyResult<Bound<'py, PyAny>> {
     let (schema, array) = export_batch(columns, length);
-    let schema = PyCapsule::new_with_destructor(py, schema, Some(CString::new("arrow_schema").unwrap()), |s: FfiSchema, _| drop_schema(s))?;
-    let array = PyCapsule::new_with_destructor(py, array, Some(CString::new("arrow_array").unwrap()), |a: FfiArray, _| drop_array(a))?;
+    let schema = PyCapsule::new_with_destructor(
+        py,
+        schema,
+        Some(CString::new("arrow_schema").unwrap()),
+        |s: FfiSchema, _| drop_schema(s),
+    )?;
+    let array = PyCapsule::new_with_destructor(
+        py,
+        array,
+        Some(CString::new("arrow_array").unwrap()),
+        |a: FfiArray, _| drop_array(a),
+    )?;
     let import = IMPORT_BATCH.get_or_try_init(py, || -> PyResult<Py<PyAny>> {
-        Ok(py.import("pyarrow")?.getattr("RecordBatch")?.getattr("_import_from_c_capsule")?.unbind())
+        Ok(py
+            .import("pyarrow")?
+            .getattr("RecordBatch")?
+            .getattr("_import_from_c_capsule")?
+            .unbind())
     })?;
     import.bind(py).call1((schema, array))
 }
@@ -86,14 +118,36 @@ fn result_to_py<'py>(py: Python<'py>, outcome: Outcome) -> PyResult<Bound<'py, P
     };
     let none = || py.None().into_bound(py);
     match outcome.result {
-        Err(Failure::Message(m)) => PyTuple::new(py, [header, PyString::new(py, &m).into_any(), none(), none(), none()]),
-        Err(Failure::Cycle { remaining, op_type, name }) => {
+        Err(Failure::Message(m)) => PyTuple::new(
+            py,
+            [
+                header,
+                PyString::new(py, &m).into_any(),
+                none(),
+                none(),
+                none(),
+            ],
+        ),
+        Err(Failure::Cycle {
+            remaining,
+            op_type,
+            name,
+        }) => {
             let name_repr = PyString::new(py, &name).repr()?;
             let m = format!(
                 "the graph has a cycle ({remaining} nodes on or after it, e.g. {op_type} {}), but ONNX graphs must be acyclic",
                 name_repr.to_str()?
             );
-            PyTuple::new(py, [header, PyString::new(py, &m).into_any(), none(), none(), none()])
+            PyTuple::new(
+                py,
+                [
+                    header,
+                    PyString::new(py, &m).into_any(),
+                    none(),
+                    none(),
+                    none(),
+                ],
+            )
         }
         Ok(x) => {
             let g = PyDict::new(py);
@@ -121,7 +175,9 @@ fn result_to_py<'py>(py: Python<'py>, outcome: Outcome) -> PyResult<Bound<'py, P
             g.set_item("has_control_flow", x.has_control_flow)?;
             g.set_item("has_custom_domain", x.has_custom_domain)?;
             g.set_item("op_type_counts", PyList::new(py, &x.op_counts)?)?;
-            if std::env::var_os("YG_NATIVE_DEBUG").is_some() { g.set_item("_labels", PyList::new(py, &x.built.label)?)?; }
+            if std::env::var_os("YG_NATIVE_DEBUG").is_some() {
+                g.set_item("_labels", PyList::new(py, &x.built.label)?)?;
+            }
             let b = x.built;
             let n = b.kind.len();
             let m = b.e_src.len();
@@ -154,10 +210,22 @@ fn result_to_py<'py>(py: Python<'py>, outcome: Outcome) -> PyResult<Bound<'py, P
                 ];
                 (ops, edges)
             });
-            let too_big = ops_cols.iter().chain(&edge_cols).any(|(_, c)| matches!(c, Column::Utf8(s) if !s.fits()));
+            let too_big = ops_cols
+                .iter()
+                .chain(&edge_cols)
+                .any(|(_, c)| matches!(c, Column::Utf8(s) if !s.fits()));
             if too_big {
                 let m = "has more string data than one Arrow string column holds (2 GiB)";
-                return PyTuple::new(py, [header, PyString::new(py, m).into_any(), none(), none(), none()]);
+                return PyTuple::new(
+                    py,
+                    [
+                        header,
+                        PyString::new(py, m).into_any(),
+                        none(),
+                        none(),
+                        none(),
+                    ],
+                );
             }
             let ops = import_batch(py, ops_cols, n)?;
             let edges = import_batch(py, edge_cols, m)?;
@@ -168,7 +236,14 @@ fn result_to_py<'py>(py: Python<'py>, outcome: Outcome) -> PyResult<Bound<'py, P
 
 fn file_result_to_py<'py>(py: Python<'py>, r: FileResult) -> PyResult<Bound<'py, PyTuple>> {
     let result = result_to_py(py, r.outcome)?;
-    PyTuple::new(py, [r.sha256.into_pyobject(py)?.into_any(), r.num_bytes.into_pyobject(py)?.into_any(), result.into_any()])
+    PyTuple::new(
+        py,
+        [
+            r.sha256.into_pyobject(py)?.into_any(),
+            r.num_bytes.into_pyobject(py)?.into_any(),
+            result.into_any(),
+        ],
+    )
 }
 
 // -- the functions ------------------------------------------------------------------------------
@@ -183,19 +258,29 @@ fn version() -> &'static str {
 /// `(header, error, graph, operators, edges)`.
 #[pyfunction]
 #[pyo3(signature = (data, name=None))]
-fn extract_bytes<'py>(py: Python<'py>, data: &Bound<'py, PyAny>, name: Option<String>) -> PyResult<Bound<'py, PyTuple>> {
+fn extract_bytes<'py>(
+    py: Python<'py>,
+    data: &Bound<'py, PyAny>,
+    name: Option<String>,
+) -> PyResult<Bound<'py, PyTuple>> {
     let owned;
     let bytes: &Bound<'py, PyBytes> = match data.cast::<PyBytes>() {
         Ok(b) => b,
         Err(_) => {
-            owned = py.import("builtins")?.getattr("bytes")?.call1((data,))?.cast_into::<PyBytes>()?;
+            owned = py
+                .import("builtins")?
+                .getattr("bytes")?
+                .call1((data,))?
+                .cast_into::<PyBytes>()?;
             &owned
         }
     };
     let slice = bytes.as_bytes();
     let outcome = py.detach(|| {
-        catch_unwind(AssertUnwindSafe(|| core_extract_bytes(slice, name.as_deref())))
-            .unwrap_or_else(|payload| panicked(name.as_deref(), payload))
+        catch_unwind(AssertUnwindSafe(|| {
+            core_extract_bytes(slice, name.as_deref())
+        }))
+        .unwrap_or_else(|payload| panicked(name.as_deref(), payload))
     });
     result_to_py(py, outcome)
 }
@@ -204,7 +289,11 @@ fn extract_bytes<'py>(py: Python<'py>, data: &Bound<'py, PyAny>, name: Option<St
 /// Returns `(sha256_hex | None, num_bytes | None, (header, error, graph, operators, edges))`.
 #[pyfunction]
 #[pyo3(signature = (path, overlap_hash=true))]
-fn extract_path<'py>(py: Python<'py>, path: String, overlap_hash: bool) -> PyResult<Bound<'py, PyTuple>> {
+fn extract_path<'py>(
+    py: Python<'py>,
+    path: String,
+    overlap_hash: bool,
+) -> PyResult<Bound<'py, PyTuple>> {
     let r = py.detach(|| run_path(&path, overlap_hash));
     file_result_to_py(py, r)
 }
@@ -252,7 +341,9 @@ fn worker(shared: Arc<Shared>) {
         {
             // wait until the consumer is within the window
             let mut slots = shared.slots.lock().unwrap_or_else(|e| e.into_inner());
-            while i >= shared.consumed.load(Ordering::Acquire) + shared.window && !shared.stop.load(Ordering::Relaxed) {
+            while i >= shared.consumed.load(Ordering::Acquire) + shared.window
+                && !shared.stop.load(Ordering::Relaxed)
+            {
                 slots = shared.room.wait(slots).unwrap_or_else(|e| e.into_inner());
             }
             drop(slots);
@@ -315,7 +406,12 @@ impl Drop for PathResults {
 /// `overlap_hash` (default: only with one thread) hashes big files on a helper thread.
 #[pyfunction]
 #[pyo3(signature = (paths, threads=1, overlap_hash=None, window=None))]
-fn extract_paths(paths: Vec<String>, threads: usize, overlap_hash: Option<bool>, window: Option<usize>) -> PyResult<PathResults> {
+fn extract_paths(
+    paths: Vec<String>,
+    threads: usize,
+    overlap_hash: Option<bool>,
+    window: Option<usize>,
+) -> PyResult<PathResults> {
     let threads = threads.max(1);
     let n = paths.len();
     let shared = Arc::new(Shared {
@@ -337,7 +433,10 @@ fn extract_paths(paths: Vec<String>, threads: usize, overlap_hash: Option<bool>,
             .spawn(move || worker(s))
             .map_err(|e| PyValueError::new_err(format!("cannot start a thread: {e}")))?;
     }
-    Ok(PathResults { shared, position: 0 })
+    Ok(PathResults {
+        shared,
+        position: 0,
+    })
 }
 
 #[pymodule]

@@ -133,7 +133,11 @@ fn shortest_parts(sci: &str) -> (bool, String, i32) {
     let exp: i32 = exp.parse().unwrap_or(0);
     let digits: String = mantissa.chars().filter(|c| *c != '.').collect();
     let digits = digits.trim_end_matches('0');
-    let digits = if digits.is_empty() { "0".to_string() } else { digits.to_string() };
+    let digits = if digits.is_empty() {
+        "0".to_string()
+    } else {
+        digits.to_string()
+    };
     (negative, digits, exp + 1)
 }
 
@@ -146,7 +150,11 @@ fn fix_tie(digits: String, decpt: i32, x: f64, single: bool) -> (String, i32) {
     let bits = x.abs().to_bits();
     let exp_bits = ((bits >> 52) & 0x7ff) as i32;
     let frac = bits & ((1u64 << 52) - 1);
-    let (mut m, mut e) = if exp_bits == 0 { (frac, -1074) } else { (frac | (1u64 << 52), exp_bits - 1075) };
+    let (mut m, mut e) = if exp_bits == 0 {
+        (frac, -1074)
+    } else {
+        (frac | (1u64 << 52), exp_bits - 1075)
+    };
     if m == 0 {
         return (digits, decpt);
     }
@@ -175,13 +183,16 @@ fn fix_tie(digits: String, decpt: i32, x: f64, single: bool) -> (String, i32) {
     while exact.len() > 1 && exact.ends_with('0') {
         exact.pop();
     }
-    if exact.len() != k + 1 || !exact.ends_with('5') || (exact_decpt != decpt && exact_decpt + 1 != decpt) {
+    if exact.len() != k + 1
+        || !exact.ends_with('5')
+        || (exact_decpt != decpt && exact_decpt + 1 != decpt)
+    {
         return (digits, decpt);
     }
     // The two candidates are T (exact cut to k digits) and T + 1; the even one wins when it
     // round-trips (below a power of two the gap is half as wide, so it may not).
     let truncated = &exact[..k];
-    let (even, even_decpt) = if (truncated.as_bytes()[k - 1] - b'0') % 2 == 0 {
+    let (even, even_decpt) = if (truncated.as_bytes()[k - 1] - b'0').is_multiple_of(2) {
         (truncated.to_string(), exact_decpt)
     } else {
         let mut up: Vec<u8> = truncated.bytes().collect();
@@ -200,13 +211,18 @@ fn fix_tie(digits: String, decpt: i32, x: f64, single: bool) -> (String, i32) {
         if carry_out {
             up.insert(0, b'1');
         }
-        (String::from_utf8(up).unwrap(), exact_decpt + carry_out as i32)
+        (
+            String::from_utf8(up).unwrap(),
+            exact_decpt + carry_out as i32,
+        )
     };
     let t = even.trim_end_matches('0');
     let t = if t.is_empty() { "0" } else { t };
     let text = format!("0.{t}e{even_decpt}");
     let back = if single {
-        text.parse::<f32>().map(|v| v as f64 == x.abs()).unwrap_or(false)
+        text.parse::<f32>()
+            .map(|v| v as f64 == x.abs())
+            .unwrap_or(false)
     } else {
         text.parse::<f64>().map(|v| v == x.abs()).unwrap_or(false)
     };
@@ -263,7 +279,11 @@ pub fn python_str_repr_ascii(s: &str) -> Option<String> {
     if !s.bytes().all(|b| (0x20..0x7f).contains(&b)) {
         return None;
     }
-    let quote = if s.contains('\'') && !s.contains('"') { '"' } else { '\'' };
+    let quote = if s.contains('\'') && !s.contains('"') {
+        '"'
+    } else {
+        '\''
+    };
     let mut out = String::with_capacity(s.len() + 2);
     out.push(quote);
     for ch in s.chars() {
@@ -340,7 +360,9 @@ mod float_file_tests {
     /// <file>.rs for tests/test_native_floats.py to compare with Python's.
     #[test]
     fn floats_from_file() {
-        let Some(path) = std::env::var_os("YG_FLOAT_BITS") else { return };
+        let Some(path) = std::env::var_os("YG_FLOAT_BITS") else {
+            return;
+        };
         let text = std::fs::read_to_string(&path).unwrap();
         let mut out = String::new();
         for line in text.lines() {

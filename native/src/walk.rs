@@ -25,7 +25,11 @@ pub const KIND_NAMES: [&str; 3] = ["operator", "input", "output"];
 pub enum WalkError {
     Message(String),
     /// The cycle error names a node with Python's `repr()`; the caller formats it.
-    Cycle { remaining: usize, op_type: String, name: String },
+    Cycle {
+        remaining: usize,
+        op_type: String,
+        name: String,
+    },
 }
 
 impl WalkError {
@@ -50,7 +54,8 @@ impl std::hash::Hasher for Fx {
         let mut h = self.0;
         let mut chunks = bytes.chunks_exact(8);
         for c in &mut chunks {
-            h = (h.rotate_left(5) ^ u64::from_le_bytes(c.try_into().unwrap())).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+            h = (h.rotate_left(5) ^ u64::from_le_bytes(c.try_into().unwrap()))
+                .wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
         }
         for &b in chunks.remainder() {
             h = (h.rotate_left(5) ^ b as u64).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
@@ -217,8 +222,19 @@ type UndoTypes<'m, 'a> = Vec<(&'m str, Option<&'m ValueInfo<'a>>)>;
 impl<'m, 'a> Walker<'m, 'a> {
     // -- nodes and edges (graph.py append_node / add_edge / connect) --------------------------
     #[allow(clippy::too_many_arguments)]
-    fn append_node(&mut self, kind: u8, op_type: &str, domain: &str, scope: &str, name: &str, attrs: &str,
-                   hash_attrs: Option<&str>, inits: &str, slots: &str, position: Option<usize>) -> u32 {
+    fn append_node(
+        &mut self,
+        kind: u8,
+        op_type: &str,
+        domain: &str,
+        scope: &str,
+        name: &str,
+        attrs: &str,
+        hash_attrs: Option<&str>,
+        inits: &str,
+        slots: &str,
+        position: Option<usize>,
+    ) -> u32 {
         let idx = self.b.kind.len() as u32;
         let b = &mut self.b;
         b.kind.push(kind);
@@ -253,8 +269,23 @@ impl<'m, 'a> Walker<'m, 'a> {
     }
 
     fn add_io(&mut self, kind: u8, scope: &str, name: &str, position: usize) -> u32 {
-        let op_type = if kind == KIND_INPUT { "Input" } else { "Output" };
-        self.append_node(kind, op_type, "", scope, name, "{}", None, "{}", "", Some(position))
+        let op_type = if kind == KIND_INPUT {
+            "Input"
+        } else {
+            "Output"
+        };
+        self.append_node(
+            kind,
+            op_type,
+            "",
+            scope,
+            name,
+            "{}",
+            None,
+            "{}",
+            "",
+            Some(position),
+        )
     }
 
     fn add_nesting(&mut self, parent: Option<(u32, u64)>, child: u32) {
@@ -288,13 +319,26 @@ impl<'m, 'a> Walker<'m, 'a> {
     }
 
     // -- scopes ---------------------------------------------------------------------------------
-    fn walk_graph(&mut self, graph: &'m Graph<'a>, scope: &str, depth: u32, parent: Option<(u32, u64)>) -> WResult<()> {
+    fn walk_graph(
+        &mut self,
+        graph: &'m Graph<'a>,
+        scope: &str,
+        depth: u32,
+        parent: Option<(u32, u64)>,
+    ) -> WResult<()> {
         if depth > MAX_NESTING {
-            return Err(WalkError::Message(format!("subgraphs are nested deeper than {MAX_NESTING} levels")));
+            return Err(WalkError::Message(format!(
+                "subgraphs are nested deeper than {MAX_NESTING} levels"
+            )));
         }
         let mut undo_types: UndoTypes<'m, 'a> = Vec::new();
         let mut undo: Undo<'m> = Vec::new();
-        for vi in graph.value_info.iter().chain(&graph.input).chain(&graph.output) {
+        for vi in graph
+            .value_info
+            .iter()
+            .chain(&graph.input)
+            .chain(&graph.output)
+        {
             if !vi.name.is_empty() {
                 let name: &'m str = &vi.name;
                 undo_types.push((name, self.types.insert(name, vi)));
@@ -317,7 +361,8 @@ impl<'m, 'a> Walker<'m, 'a> {
             self.define(&mut undo, &sparse.values.name, Sym::Init(id));
             local.insert(&sparse.values.name);
         }
-        self.b.num_initializers += (graph.initializer.len() + graph.sparse_initializer.len()) as i64;
+        self.b.num_initializers +=
+            (graph.initializer.len() + graph.sparse_initializer.len()) as i64;
 
         let mut position = 0;
         for vi in &graph.input {
@@ -352,9 +397,19 @@ impl<'m, 'a> Walker<'m, 'a> {
         Ok(())
     }
 
-    fn walk_nodes(&mut self, nodes: &'m [Node<'a>], scope: &str, depth: u32, parent: Option<(u32, u64)>,
-                  undo: &mut Undo<'m>) -> WResult<()> {
-        let prefix = if scope.is_empty() { String::new() } else { format!("{scope}/") };
+    fn walk_nodes(
+        &mut self,
+        nodes: &'m [Node<'a>],
+        scope: &str,
+        depth: u32,
+        parent: Option<(u32, u64)>,
+        undo: &mut Undo<'m>,
+    ) -> WResult<()> {
+        let prefix = if scope.is_empty() {
+            String::new()
+        } else {
+            format!("{scope}/")
+        };
         let mut added: Vec<(u32, bool)> = Vec::with_capacity(nodes.len());
         for node in nodes {
             let (idx, nested) = self.add_operator(node, scope, &prefix)?;
@@ -377,7 +432,10 @@ impl<'m, 'a> Walker<'m, 'a> {
                 self.walk_subgraphs(node, idx, &prefix, depth)?;
             }
             if !self.functions.is_empty() {
-                if let Some(&function) = self.functions.get(&(&*node.domain, &*node.op_type, &*node.overload)) {
+                if let Some(&function) =
+                    self.functions
+                        .get(&(&*node.domain, &*node.op_type, &*node.overload))
+                {
                     self.walk_function(function, node, idx, &prefix, depth)?;
                 }
             }
@@ -385,28 +443,52 @@ impl<'m, 'a> Walker<'m, 'a> {
         Ok(())
     }
 
-    fn walk_subgraphs(&mut self, node: &'m Node<'a>, idx: u32, prefix: &str, depth: u32) -> WResult<()> {
+    fn walk_subgraphs(
+        &mut self,
+        node: &'m Node<'a>,
+        idx: u32,
+        prefix: &str,
+        depth: u32,
+    ) -> WResult<()> {
         for attr in &node.attribute {
             if attr.ty == 5 {
                 self.b.num_subgraphs += 1;
                 let scope = format!("{prefix}{idx}/{}", attr.name);
-                self.walk_graph(&attr.g, &scope, depth + 1, Some((idx, label_hash(attr.name.as_bytes()))))?;
+                self.walk_graph(
+                    &attr.g,
+                    &scope,
+                    depth + 1,
+                    Some((idx, label_hash(attr.name.as_bytes()))),
+                )?;
             } else if attr.ty == 10 {
                 for (k, g) in attr.graphs.iter().enumerate() {
                     self.b.num_subgraphs += 1;
                     let label = format!("{}/{k}", attr.name);
                     let scope = format!("{prefix}{idx}/{label}");
-                    self.walk_graph(g, &scope, depth + 1, Some((idx, label_hash(label.as_bytes()))))?;
+                    self.walk_graph(
+                        g,
+                        &scope,
+                        depth + 1,
+                        Some((idx, label_hash(label.as_bytes()))),
+                    )?;
                 }
             }
         }
         Ok(())
     }
 
-    fn walk_function(&mut self, function: &'m Function<'a>, call: &'m Node<'a>, idx: u32, prefix: &str,
-                     depth: u32) -> WResult<()> {
+    fn walk_function(
+        &mut self,
+        function: &'m Function<'a>,
+        call: &'m Node<'a>,
+        idx: u32,
+        prefix: &str,
+        depth: u32,
+    ) -> WResult<()> {
         if depth > MAX_NESTING {
-            return Err(WalkError::Message(format!("function calls are nested deeper than {MAX_NESTING} levels")));
+            return Err(WalkError::Message(format!(
+                "function calls are nested deeper than {MAX_NESTING} levels"
+            )));
         }
         self.b.num_functions += 1;
         let mut bound: FxMap<&'m str, Sym> = FxMap::default();
@@ -428,16 +510,29 @@ impl<'m, 'a> Walker<'m, 'a> {
         let caller_types = std::mem::replace(&mut self.types, types);
         let label = label_hash(format!("fn:{}", function.name).as_bytes());
         let mut undo = Vec::new();
-        let result = self.walk_nodes(&function.node, &scope, depth + 1, Some((idx, label)), &mut undo);
+        let result = self.walk_nodes(
+            &function.node,
+            &scope,
+            depth + 1,
+            Some((idx, label)),
+            &mut undo,
+        );
         self.symbols = caller_symbols;
         self.types = caller_types;
         result
     }
 
     // -- one operator ---------------------------------------------------------------------------
-    fn add_operator(&mut self, node: &'m Node<'a>, scope: &str, prefix: &str) -> WResult<(u32, bool)> {
+    fn add_operator(
+        &mut self,
+        node: &'m Node<'a>,
+        scope: &str,
+        prefix: &str,
+    ) -> WResult<(u32, bool)> {
         if node.op_type.is_empty() {
-            return Err(WalkError::msg("has a node without an op_type, which ONNX does not allow"));
+            return Err(WalkError::msg(
+                "has a node without an op_type, which ONNX does not allow",
+            ));
         }
         // initializer_slots + graph.py initializer_columns: keys sorted as text ("10" before "2").
         let mut inits: Vec<(usize, u32)> = Vec::new();
@@ -460,7 +555,8 @@ impl<'m, 'a> Walker<'m, 'a> {
                 }
                 let _ = write!(slots, "{slot}");
             }
-            let mut keyed: Vec<(String, u32)> = inits.iter().map(|(s, id)| (s.to_string(), *id)).collect();
+            let mut keyed: Vec<(String, u32)> =
+                inits.iter().map(|(s, id)| (s.to_string(), *id)).collect();
             keyed.sort();
             inits_json.push('{');
             for (k, (key, id)) in keyed.iter().enumerate() {
@@ -479,12 +575,24 @@ impl<'m, 'a> Walker<'m, 'a> {
             self.attributes_json(node, prefix, idx)
         };
         let attrs = std::mem::take(&mut self.attrs_buf);
-        self.append_node(KIND_OPERATOR, &node.op_type, &node.domain, scope, &node.name, &attrs,
-                         hash_json.as_deref(), &inits_json, &slots, None);
+        self.append_node(
+            KIND_OPERATOR,
+            &node.op_type,
+            &node.domain,
+            scope,
+            &node.name,
+            &attrs,
+            hash_json.as_deref(),
+            &inits_json,
+            &slots,
+            None,
+        );
         self.attrs_buf = attrs;
         *self.op_counts.entry(&node.op_type).or_insert(0) += 1;
         let domain: &str = &node.domain;
-        if matches!(&*node.op_type, "If" | "Loop" | "Scan") && (domain.is_empty() || domain == "ai.onnx") {
+        if matches!(&*node.op_type, "If" | "Loop" | "Scan")
+            && (domain.is_empty() || domain == "ai.onnx")
+        {
             self.control_flow = true;
         }
         if !(domain.is_empty() || domain == "ai.onnx" || domain == "ai.onnx.ml") {
@@ -495,7 +603,12 @@ impl<'m, 'a> Walker<'m, 'a> {
 
     /// onnx_graph.py `_attributes_json` into `attrs_buf`: returns the hash variant (subgraph
     /// references spelled "subgraph") when there are subgraph attributes, and whether there are.
-    fn attributes_json(&mut self, node: &'m Node<'a>, prefix: &str, idx: u32) -> (Option<String>, bool) {
+    fn attributes_json(
+        &mut self,
+        node: &'m Node<'a>,
+        prefix: &str,
+        idx: u32,
+    ) -> (Option<String>, bool) {
         // Python builds a dict by attribute name (a repeated name keeps the last value), sorted by
         // dumps; a name is "subgraph" in the hash when any attribute of that name is GRAPH(S).
         let mut entries: Vec<(&str, String, bool)> = Vec::with_capacity(node.attribute.len());
@@ -527,7 +640,11 @@ impl<'m, 'a> Walker<'m, 'a> {
                 }
                 push_json_str(out, name);
                 out.push(':');
-                out.push_str(if hashed && *graph { "\"subgraph\"" } else { value });
+                out.push_str(if hashed && *graph {
+                    "\"subgraph\""
+                } else {
+                    value
+                });
             }
             out.push('}');
         };
@@ -548,7 +665,11 @@ impl<'m, 'a> Walker<'m, 'a> {
 // -- the node budget (function bombs) -----------------------------------------------------------
 /// Counts of a graph's own nodes (inputs the walker adds, outputs, operators, subgraph bodies) and
 /// the model-local functions its nodes call (with multiplicity), without following the calls.
-fn direct_count<'m>(g: &'m Graph, functions: &FxMap<FnKey<'m>, usize>, calls: &mut Vec<usize>) -> u64 {
+fn direct_count<'m>(
+    g: &'m Graph,
+    functions: &FxMap<FnKey<'m>, usize>,
+    calls: &mut Vec<usize>,
+) -> u64 {
     let mut local: FxSet<&str> = FxSet::default();
     for init in &g.initializer {
         local.insert(&init.name);
@@ -566,7 +687,11 @@ fn direct_count<'m>(g: &'m Graph, functions: &FxMap<FnKey<'m>, usize>, calls: &m
     n.saturating_add(nodes_count(&g.node, functions, calls))
 }
 
-fn nodes_count<'m>(nodes: &'m [Node], functions: &FxMap<FnKey<'m>, usize>, calls: &mut Vec<usize>) -> u64 {
+fn nodes_count<'m>(
+    nodes: &'m [Node],
+    functions: &FxMap<FnKey<'m>, usize>,
+    calls: &mut Vec<usize>,
+) -> u64 {
     let mut n = 0u64;
     for node in nodes {
         n = n.saturating_add(1);
@@ -645,7 +770,9 @@ fn expanded_count(model: &Model, graph: &Graph) -> WResult<u64> {
 }
 
 fn recursion_error() -> WalkError {
-    WalkError::Message(format!("function calls are nested deeper than {MAX_NESTING} levels"))
+    WalkError::Message(format!(
+        "function calls are nested deeper than {MAX_NESTING} levels"
+    ))
 }
 
 /// The walk's result: the built columns plus what the metrics need.
@@ -660,10 +787,14 @@ pub struct Walked {
 /// onnx_graph.py `model_to_builder`.
 pub fn model_to_built(model: &Model) -> WResult<Walked> {
     let Some(graph) = &model.graph else {
-        return Err(WalkError::msg("the file parses as protobuf but holds no ONNX graph"));
+        return Err(WalkError::msg(
+            "the file parses as protobuf but holds no ONNX graph",
+        ));
     };
     if graph.node.is_empty() && graph.input.is_empty() && graph.output.is_empty() {
-        return Err(WalkError::msg("the ONNX graph is empty (no nodes, inputs or outputs)"));
+        return Err(WalkError::msg(
+            "the ONNX graph is empty (no nodes, inputs or outputs)",
+        ));
     }
     if expanded_count(model, graph)? > MAX_NODES {
         return Err(WalkError::msg(
@@ -715,7 +846,9 @@ fn reject_cycles(b: &Built) -> WResult<()> {
         fill[s as usize] += 1;
         indegree[d as usize] += 1;
     }
-    let mut ready: Vec<u32> = (0..n as u32).filter(|&i| indegree[i as usize] == 0).collect();
+    let mut ready: Vec<u32> = (0..n as u32)
+        .filter(|&i| indegree[i as usize] == 0)
+        .collect();
     let mut done = 0usize;
     while let Some(i) = ready.pop() {
         done += 1;

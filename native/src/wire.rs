@@ -269,7 +269,9 @@ impl Schema {
 #[inline]
 pub fn check_field(schema: &Schema, fields: &Fields, number: u32, val: Val) -> R<()> {
     let Val::Len(bytes) = val else { return Ok(()) };
-    let Some(def) = schema.field(number) else { return Ok(()) };
+    let Some(def) = schema.field(number) else {
+        return Ok(());
+    };
     match def.kind {
         Kind::Msg(sub) => check_message(bytes, sub, fields.enter()?),
         Kind::Varint if def.repeated => check_packed_varints(bytes),
@@ -290,7 +292,7 @@ pub fn check_message(buf: &[u8], schema: &Schema, depth: u32) -> R<()> {
 
 #[inline]
 pub fn check_packed_fixed(bytes: &[u8], size: usize) -> R<()> {
-    if bytes.len() % size == 0 {
+    if bytes.len().is_multiple_of(size) {
         Ok(())
     } else {
         malformed()
@@ -369,9 +371,18 @@ mod tests {
         let mut f = Fields::new(&ok, 100);
         assert!(matches!(f.next(), Ok(Some((1, Val::Group)))));
         let bad = [0x0b, 0x10, 0x05, 0x14]; // END_GROUP of field 2
-        assert_eq!(Fields::new(&bad, 100).next().err(), Some(DecodeError::Malformed));
+        assert_eq!(
+            Fields::new(&bad, 100).next().err(),
+            Some(DecodeError::Malformed)
+        );
         let zero = [0x00, 0x01];
-        assert_eq!(Fields::new(&zero, 100).next().err(), Some(DecodeError::Malformed));
-        assert_eq!(Fields::new(&[0x0b, 0x0c], 0).next().err(), Some(DecodeError::Malformed));
+        assert_eq!(
+            Fields::new(&zero, 100).next().err(),
+            Some(DecodeError::Malformed)
+        );
+        assert_eq!(
+            Fields::new(&[0x0b, 0x0c], 0).next().err(),
+            Some(DecodeError::Malformed)
+        );
     }
 }
