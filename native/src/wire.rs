@@ -6,8 +6,9 @@
 //! - a length must be < i32::MAX and fit in the enclosing message;
 //! - field number 0, wire types 6 and 7 and a stray END_GROUP are malformed;
 //! - groups are only ever unknown fields in onnx.proto: they are skipped, but must be well formed
-//!   and closed by the matching END_GROUP, and count towards the nesting depth (a group past the
-//!   limit is malformed, not too deep: upb's wire reader skips them);
+//!   and closed by the matching END_GROUP, and count towards the nesting depth; upb skips them
+//!   with its wire reader, so a group past the limit is malformed (not too deep) and field number
+//!   0 is accepted inside a group (not outside);
 //! - a known field with an unexpected wire type is an unknown field (accepted and ignored);
 //! - repeated numeric fields accept both packed and unpacked encodings; packed fixed-width data
 //!   must be a whole number of elements, packed varints must all be complete;
@@ -209,12 +210,7 @@ fn skip_group(buf: &[u8], pos: &mut usize, depth: u32, number: u32) -> R<()> {
                 }
                 *pos += size as usize;
             }
-            3 => {
-                if field == 0 {
-                    return malformed();
-                }
-                skip_group(buf, pos, inner, field)?;
-            }
+            3 => skip_group(buf, pos, inner, field)?,
             4 => {
                 return if field == number { Ok(()) } else { malformed() };
             }
@@ -225,9 +221,6 @@ fn skip_group(buf: &[u8], pos: &mut usize, depth: u32, number: u32) -> R<()> {
                 *pos += 4;
             }
             _ => return malformed(),
-        }
-        if field == 0 {
-            return malformed();
         }
     }
 }
@@ -370,6 +363,8 @@ mod tests {
         let ok = [0x0b, 0x10, 0x05, 0x0c];
         let mut f = Fields::new(&ok, 100);
         assert!(matches!(f.next(), Ok(Some((1, Val::Group)))));
+        let zero_inside = [0x0b, 0x00, 0x01, 0x03, 0x04, 0x0c];
+        assert!(matches!(Fields::new(&zero_inside, 100).next(), Ok(Some((1, Val::Group)))));
         let bad = [0x0b, 0x10, 0x05, 0x14]; // END_GROUP of field 2
         assert_eq!(
             Fields::new(&bad, 100).next().err(),
