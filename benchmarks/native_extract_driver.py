@@ -1,0 +1,121 @@
+"""A minimal `extract` on the native core, for benchmarks/extract_native.py (the CLI wiring is the
+integrator's): sources → files → `younger_graph.walk._native.extract_paths` on N Rust threads → the
+four Parquet tables, with the same rows, order, dedup by graph_id and batching as
+`younger_graph.extract.extract` (which the benchmark checks by comparing the tables).
+
+Usage: python benchmarks/native_extract_driver.py SRC... --out DIR [-j N]
+
+Start-up is kept out of the per-file path: no onnx import, one thread pool for the whole run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import sys
+import time
+
+
+def expand(sources: list[str]) -> list[str]:
+    """Files named, or found (sorted, *.onnx, no directory symlinks) under directories named."""
+    out: list[str] = []
+    for text in sources:
+        if os.path.isdir(text) and not os.path.islink(text):
+            for dirpath, dirnames, filenames in os.walk(text, followlinks=False):
+                dirnames.sort()
+                out.extend(os.path.join(dirpath, f) for f in sorted(filenames) if f.lower().endswith(".onnx"))
+                out.extend(os.path.join(dirpath, d) for d in dirnames
+                           if d.lower().endswith(".onnx") and os.path.islink(os.path.join(dirpath, d)))
+        else:
+            out.append(text)
+    return list(dict.fromkeys(out))
+
+
+GENERIC_STEMS = ("model", "model_quantized", "graph", "network")
+
+
+def default_name(source: str) -> str:
+    path = source.rstrip("/")
+    base = os.path.basename(path) or source
+    stem = base[:-5] if base.lower().endswith(".onnx") else base
+    parent = os.path.basename(os.path.dirname(path))
+    return f"{parent}/{stem}" if stem.lower() in GENERIC_STEMS and parent else stem
+
+
+def model_id_for(source: str, content_sha256: str | None) -> str:
+    return hashlib.sha256(f"{source}\0{content_sha256 or ''}".encode()).hexdigest()[:16]
+
+
+FLUSH_MODELS = 256
+FLUSH_ROWS = 1_000_000
+
+
+def run(sources: list[str], out: str, threads: int) -> tuple[int, int]:
+    import pyarrow as pa
+
+    from younger_graph import arrays
+    from younger_graph.metrics import entropy_bits
+    from younger_graph.model import SCHEMAS
+    from younger_graph.tables import TableDir, concat_or_empty, models_from_rows
+    from younger_graph.walk import _native
+
+    paths = expand(sources)
+    tables = TableDir(out)
+    seen: set[str] = set()
+    models: list[dict] = []
+    graphs: list[dict] = []
+    ops: list[pa.Table] = []
+    edges: list[pa.Table] = []
+    rows = ok = failed = 0
+
+    def batch():
+        if not models:
+            return None
+        return (models_from_rows(models), arrays.table_from_rows(graphs, SCHEMAS["graphs"]),
+                concat_or_empty(ops, "operators"), concat_or_empty(edges, "edges"))
+
+    for path, (sha, size, (header, error, graph, op_batch, edge_batch)) in zip(
+            paths, _native.extract_paths(paths, threads)):
+        row = {"model_id": model_id_for(path, sha), "source": path, "name": default_name(path),
+               "status": "ok" if error is None else "error", "error": error or "", "graph_id": None,
+               "content_sha256": sha, "ir_version": None, "opsets": None, "producer": None, "num_bytes": size,
+               "task": None, "origin": None, "tags": None}
+        if header is not None:
+            row.update(header)
+        models.append(row)
+        if error is not None:
+            failed += 1
+        else:
+            ok += 1
+            gid = graph["graph_id"]
+            row["graph_id"] = gid
+            if gid not in seen:
+                seen.add(gid)
+                graph["op_type_entropy"] = entropy_bits(graph.pop("op_type_counts"))
+                graph["num_models"] = 0
+                graphs.append(graph)
+                ops.append(pa.Table.from_batches([op_batch]))
+                edges.append(pa.Table.from_batches([edge_batch]))
+                rows += op_batch.num_rows + edge_batch.num_rows
+        if len(models) >= FLUSH_MODELS or rows >= FLUSH_ROWS:
+            tables.write_part(*batch())
+            models, graphs, ops, edges, rows = [], [], [], [], 0
+    tables.finalize(batch())
+    return ok, failed
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("sources", nargs="*")
+    parser.add_argument("--out", required=True)
+    parser.add_argument("-j", "--workers", type=int, default=1)
+    args = parser.parse_args(argv)
+    start = time.perf_counter()
+    ok, failed = run(args.sources, args.out, args.workers)
+    print(f"{ok} ok, {failed} failed in {time.perf_counter() - start:.2f} s")
+    return 0 if not failed else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
