@@ -232,3 +232,27 @@ def test_version():
 
 if __name__ == "__main__":
     sys.exit(pytest.main([__file__, "-q"]))
+
+
+def test_big_files_hashed_while_read(tmp_path):
+    """Files of 256 KiB and more are hashed chunk by chunk on a helper thread as they are read."""
+    import hashlib
+
+    from test_extract_robustness import _dense
+
+    model = _dense(0, 1600)  # a 10 MB initializer: several read chunks
+    path = tmp_path / "big.onnx"
+    path.write_bytes(model.SerializeToString())
+    garbage = tmp_path / "garbage.onnx"
+    garbage.write_bytes(random_bytes(9 << 20))
+    for p in (path, garbage):
+        for overlap in (True, False):
+            sha, size, result = native.extract_path(str(p), overlap)
+            assert sha == hashlib.sha256(p.read_bytes()).hexdigest() and size == p.stat().st_size
+        assert_same(python_file(p), native_file(p), p.name)
+
+
+def random_bytes(n: int) -> bytes:
+    import random
+
+    return random.Random(3).randbytes(n)

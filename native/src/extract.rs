@@ -221,8 +221,8 @@ fn strerror(e: &std::io::Error) -> String {
     }
 }
 
-/// model_file.py `read_source_bytes` errors; `buf` is reused from file to file.
-pub fn read_file(path: &str, buf: &mut Vec<u8>) -> Result<usize, String> {
+/// model_file.py `read_source_bytes` checks: the open file and its size, or the error text.
+fn open_source(path: &str) -> Result<(std::fs::File, usize), String> {
     const ELOOP: i32 = 40;
     const ENOENT: i32 = 2;
     let os_error = |e: std::io::Error| match e.raw_os_error() {
@@ -237,31 +237,42 @@ pub fn read_file(path: &str, buf: &mut Vec<u8>) -> Result<usize, String> {
     if !meta.is_file() {
         return Err("is not a regular file (a pipe, socket or device)".to_string());
     }
-    let mut file = std::fs::File::open(path).map_err(os_error)?;
+    let file = std::fs::File::open(path).map_err(os_error)?;
     let size = file.metadata().map(|m| m.len() as usize).unwrap_or(0);
-    if buf.len() < size + 1 {
-        buf.resize(size + 1, 0);
-    }
-    let mut got = 0;
+    Ok((file, size))
+}
+
+/// Reads the rest of `file` into `buf` from `got` on (growing it if the file grew).
+fn read_rest(file: &mut std::fs::File, buf: &mut Vec<u8>, mut got: usize) -> Result<usize, String> {
     loop {
         if got == buf.len() {
-            // the file grew since it was measured
-            buf.resize(buf.len() * 2, 0);
+            buf.resize(buf.len().max(4096) * 2, 0);
         }
         match file.read(&mut buf[got..]) {
-            Ok(0) => break,
+            Ok(0) => return Ok(got),
             Ok(k) => got += k,
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
             Err(e) => return Err(format!("cannot be read ({})", strerror(&e))),
         }
     }
-    Ok(got)
+}
+
+/// model_file.py `read_source_bytes`: the whole file into `buf` (reused from file to file).
+pub fn read_file(path: &str, buf: &mut Vec<u8>) -> Result<usize, String> {
+    let (mut file, size) = open_source(path)?;
+    if buf.len() < size + 1 {
+        buf.resize(size + 1, 0);
+    }
+    read_rest(&mut file, buf, 0)
 }
 
 pub fn sha256_hex(data: &[u8]) -> String {
-    let d = Sha256::digest(data);
-    let mut s = String::with_capacity(64);
-    for b in d.iter() {
+    hex(&Sha256::digest(data))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
         let _ = write!(s, "{b:02x}");
     }
     s
@@ -283,28 +294,102 @@ pub fn basename(path: &str) -> &str {
     }
 }
 
+/// Bytes read per step while a helper thread hashes what is already read.
+const CHUNK: usize = 4 << 20;
+
 /// `extract_file(path)`: (sha256, size, outcome); sha256 and size are None when the file could
-/// not be read.
+/// not be read. With `overlap`, a big file is hashed on a helper thread chunk by chunk as it is
+/// read, and the hashing goes on while the bytes are parsed and walked.
 pub fn extract_path(
     path: &str,
     buf: &mut Vec<u8>,
     overlap: bool,
 ) -> (Option<String>, Option<usize>, Outcome) {
     let name = basename(path);
-    let size = match read_file(path, buf) {
-        Ok(n) => n,
-        Err(m) => return (None, None, Outcome::failed(prefixed(Some(name), &m))),
+    let failed = |m: String| (None, None, Outcome::failed(prefixed(Some(name), &m)));
+    let (mut file, size) = match open_source(path) {
+        Ok(x) => x,
+        Err(m) => return failed(m),
     };
-    let data = &buf[..size];
-    if overlap && size >= OVERLAP_BYTES {
-        let (sha, outcome) = std::thread::scope(|s| {
-            let hasher = s.spawn(|| sha256_hex(data));
-            let outcome = extract_bytes(data, Some(name));
-            (hasher.join().unwrap_or_else(|_| sha256_hex(data)), outcome)
+    if buf.len() < size + 1 {
+        buf.resize(size + 1, 0);
+    }
+    if !(overlap && size >= OVERLAP_BYTES) {
+        let got = match read_rest(&mut file, buf, 0) {
+            Ok(n) => n,
+            Err(m) => return failed(m),
+        };
+        let data = &buf[..got];
+        return (
+            Some(sha256_hex(data)),
+            Some(got),
+            extract_bytes(data, Some(name)),
+        );
+    }
+    let capacity = buf.len();
+    let base = buf.as_mut_ptr();
+    let piped = std::thread::scope(|s| {
+        let (tx, rx) = std::sync::mpsc::channel::<&[u8]>();
+        let hasher = s.spawn(move || {
+            let mut h = Sha256::new();
+            for chunk in rx {
+                h.update(chunk);
+            }
+            h.finalize()
         });
-        (Some(sha), Some(size), outcome)
-    } else {
-        let sha = sha256_hex(data);
-        (Some(sha), Some(size), extract_bytes(data, Some(name)))
+        // SAFETY: `base..base+capacity` is `buf`, borrowed mutably for the whole scope and used
+        // only through slices derived from `base`: each chunk is written once through the mutable
+        // remainder, then only read (by the hasher and, once reading is over, the parser).
+        let mut rest: &mut [u8] = unsafe { std::slice::from_raw_parts_mut(base, capacity) };
+        let mut got = 0usize;
+        let outcome = loop {
+            if rest.is_empty() {
+                break Err(None); // the file grew since it was measured: read it again, plainly
+            }
+            let want = rest.len().min(CHUNK);
+            match file.read(&mut rest[..want]) {
+                Ok(0) => break Ok(()),
+                Ok(k) => {
+                    let (filled, tail) = std::mem::take(&mut rest).split_at_mut(k);
+                    let filled: &[u8] = filled;
+                    let _ = tx.send(filled);
+                    rest = tail;
+                    got += k;
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => break Err(Some(format!("cannot be read ({})", strerror(&e)))),
+            }
+        };
+        drop(tx);
+        match outcome {
+            Ok(()) => {
+                let data: &[u8] = unsafe { std::slice::from_raw_parts(base, got) };
+                let result = extract_bytes(data, Some(name));
+                let digest = hasher
+                    .join()
+                    .map(|d| hex(&d))
+                    .unwrap_or_else(|_| sha256_hex(data));
+                Ok((digest, got, result))
+            }
+            Err(e) => {
+                let _ = hasher.join();
+                Err(e)
+            }
+        }
+    });
+    match piped {
+        Ok((sha, got, outcome)) => (Some(sha), Some(got), outcome),
+        Err(Some(m)) => failed(m),
+        Err(None) => match read_file(path, buf) {
+            Ok(got) => {
+                let data = &buf[..got];
+                (
+                    Some(sha256_hex(data)),
+                    Some(got),
+                    extract_bytes(data, Some(name)),
+                )
+            }
+            Err(m) => failed(m),
+        },
     }
 }

@@ -215,7 +215,7 @@ fn result_to_py<'py>(py: Python<'py>, outcome: Outcome) -> PyResult<Bound<'py, P
                 .chain(&edge_cols)
                 .any(|(_, c)| matches!(c, Column::Utf8(s) if !s.fits()));
             if too_big {
-                let m = "has more string data than one Arrow string column holds (2 GiB)";
+                let m = crate::walk::TOO_BIG;
                 return PyTuple::new(
                     py,
                     [

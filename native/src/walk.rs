@@ -149,7 +149,29 @@ impl Built {
     pub fn num_nodes(&self) -> usize {
         self.kind.len()
     }
+
+    /// Whether a string column outgrew what Arrow's int32 offsets address (checked as the walk
+    /// goes, so a model that expands to terabytes of text fails instead of exhausting memory).
+    fn too_big(&self) -> bool {
+        let limit = i32::MAX as usize;
+        [
+            &self.op_type,
+            &self.domain,
+            &self.scope,
+            &self.name,
+            &self.attrs,
+            &self.initializers,
+            &self.e_scope,
+            &self.e_tensor,
+            &self.e_shape,
+        ]
+        .iter()
+        .any(|c| c.data.len() > limit)
+    }
 }
+
+/// The error of a graph whose text does not fit Arrow string columns.
+pub const TOO_BIG: &str = "has more string data than one Arrow string column holds (2 GiB)";
 
 /// BLAKE2b with an 8-byte digest, little endian (hashing.py `_label_ints`).
 #[inline]
@@ -412,6 +434,9 @@ impl<'m, 'a> Walker<'m, 'a> {
         };
         let mut added: Vec<(u32, bool)> = Vec::with_capacity(nodes.len());
         for node in nodes {
+            if self.b.too_big() {
+                return Err(WalkError::msg(TOO_BIG));
+            }
             let (idx, nested) = self.add_operator(node, scope, &prefix)?;
             self.add_nesting(parent, idx);
             for (slot, out) in node.output.iter().enumerate() {

@@ -364,7 +364,10 @@ mod tests {
         let mut f = Fields::new(&ok, 100);
         assert!(matches!(f.next(), Ok(Some((1, Val::Group)))));
         let zero_inside = [0x0b, 0x00, 0x01, 0x03, 0x04, 0x0c];
-        assert!(matches!(Fields::new(&zero_inside, 100).next(), Ok(Some((1, Val::Group)))));
+        assert!(matches!(
+            Fields::new(&zero_inside, 100).next(),
+            Ok(Some((1, Val::Group)))
+        ));
         let bad = [0x0b, 0x10, 0x05, 0x14]; // END_GROUP of field 2
         assert_eq!(
             Fields::new(&bad, 100).next().err(),
