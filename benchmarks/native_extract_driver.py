@@ -51,39 +51,49 @@ def model_id_for(source: str, content_sha256: str | None) -> str:
 
 FLUSH_MODELS = 256
 FLUSH_ROWS = 1_000_000
-
-
+COMPRESSION = "zstd"
 # Results the pool may hold ahead of the consumer (per thread): enough to keep it busy while the
 # main thread imports pyarrow; a result holds a graph's columns, never the file's bytes.
 WINDOW_PER_THREAD = 64
 
 
 def run(sources: list[str], out: str, threads: int) -> tuple[int, int]:
+    """Extract `sources` into a fresh folder `out`. Operators and edges stream into their Parquet
+    files batch by batch (bounded memory); models and graphs are written at the end. (The CLI's
+    TableDir also keeps crash-safe parts, which costs a Parquet round trip per batch and the
+    pyarrow.compute import; a fresh folder needs neither to hold the same tables.)"""
     from younger_graph.walk import _native  # light: pyarrow is imported once results are converted
 
     paths = expand(sources)
     results = _native.extract_paths(paths, threads, window=WINDOW_PER_THREAD * max(threads, 1))
 
+    import json
+    from pathlib import Path
+
     import pyarrow as pa
+    import pyarrow.parquet as pq
 
-    from younger_graph import arrays
+    from younger_graph import __version__, arrays
+    from younger_graph.hashing import HASH_VERSION
     from younger_graph.metrics import entropy_bits
-    from younger_graph.model import SCHEMAS
-    from younger_graph.tables import TableDir, concat_or_empty, models_from_rows
+    from younger_graph.model import FORMAT_VERSION, SCHEMAS, TABLE_NAMES
 
-    tables = TableDir(out)
+    folder = Path(out)
+    folder.mkdir(parents=True, exist_ok=True)
+    writers = {t: pq.ParquetWriter(folder / f"{t}.parquet", SCHEMAS[t], compression=COMPRESSION)
+               for t in ("operators", "edges")}
     seen: set[str] = set()
     models: list[dict] = []
     graphs: list[dict] = []
-    ops: list[pa.Table] = []
-    edges: list[pa.Table] = []
+    pending: dict[str, list] = {"operators": [], "edges": []}
+    counts = {t: 0 for t in TABLE_NAMES}
     rows = ok = failed = 0
 
-    def batch():
-        if not models:
-            return None
-        return (models_from_rows(models), arrays.table_from_rows(graphs, SCHEMAS["graphs"]),
-                concat_or_empty(ops, "operators"), concat_or_empty(edges, "edges"))
+    def flush() -> None:
+        for t, batches in pending.items():
+            if batches:
+                writers[t].write_table(pa.Table.from_batches(batches, SCHEMAS[t]))
+                batches.clear()
 
     for path, (sha, size, (header, error, graph, op_batch, edge_batch)) in zip(paths, results):
         row = {"model_id": model_id_for(path, sha), "source": path, "name": default_name(path),
@@ -95,22 +105,40 @@ def run(sources: list[str], out: str, threads: int) -> tuple[int, int]:
         models.append(row)
         if error is not None:
             failed += 1
-        else:
-            ok += 1
-            gid = graph["graph_id"]
-            row["graph_id"] = gid
-            if gid not in seen:
-                seen.add(gid)
-                graph["op_type_entropy"] = entropy_bits(graph.pop("op_type_counts"))
-                graph["num_models"] = 0
-                graphs.append(graph)
-                ops.append(pa.Table.from_batches([op_batch]))
-                edges.append(pa.Table.from_batches([edge_batch]))
-                rows += op_batch.num_rows + edge_batch.num_rows
-        if len(models) >= FLUSH_MODELS or rows >= FLUSH_ROWS:
-            tables.write_part(*batch())
-            models, graphs, ops, edges, rows = [], [], [], [], 0
-    tables.finalize(batch())
+            continue
+        ok += 1
+        gid = graph["graph_id"]
+        row["graph_id"] = gid
+        if gid in seen:
+            continue
+        seen.add(gid)
+        graph["op_type_entropy"] = entropy_bits(graph.pop("op_type_counts"))
+        graphs.append(graph)
+        pending["operators"].append(op_batch)
+        pending["edges"].append(edge_batch)
+        counts["operators"] += op_batch.num_rows
+        counts["edges"] += edge_batch.num_rows
+        rows += op_batch.num_rows + edge_batch.num_rows
+        if len(pending["operators"]) >= FLUSH_MODELS or rows >= FLUSH_ROWS:
+            flush()
+            rows = 0
+    flush()
+    for writer in writers.values():
+        writer.close()
+    per_graph: dict[str, int] = {}
+    for m in models:
+        if m["status"] == "ok":
+            per_graph[m["graph_id"]] = per_graph.get(m["graph_id"], 0) + 1
+    for g in graphs:
+        g["num_models"] = per_graph[g["graph_id"]]
+    pq.write_table(arrays.table_from_rows(graphs, SCHEMAS["graphs"]), folder / "graphs.parquet",
+                   compression=COMPRESSION)
+    pq.write_table(arrays.table_from_rows(models, SCHEMAS["models"]), folder / "models.parquet",
+                   compression=COMPRESSION)
+    counts["models"], counts["graphs"] = len(models), len(graphs)
+    manifest = {"format_version": FORMAT_VERSION, "hash_version": HASH_VERSION, "younger_graph_version": __version__,
+                "tables": {t: f"{t}.parquet" for t in TABLE_NAMES}, "counts": counts}
+    (folder / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
     return ok, failed
 
 

@@ -3,6 +3,7 @@ does on the native core) writes the same four Parquet tables as `younger_graph.e
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 
@@ -32,3 +33,5 @@ def test_driver_tables_equal_extract(tmp_path, sample_dir, threads):
         a = pq.read_table(tmp_path / "python" / f"{table}.parquet")
         b = pq.read_table(tmp_path / "native" / f"{table}.parquet")
         assert a.equals(b), table
+    manifest = [json.loads((tmp_path / side / "manifest.json").read_text()) for side in ("python", "native")]
+    assert manifest[0] == manifest[1]
