@@ -22,7 +22,7 @@ def test_extract_native_quick(tmp_path, onnx_backend_models, sample_dir):
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     result = json.loads(out.read_text())
     assert {"corpora", "results", "targets", "missed", "machine"} <= set(result)
-    assert set(result["results"]) == {"weights", "structure", "many"}
+    assert set(result["results"]) == {"weights", "structure", "many-weights", "many-structure"}
     for name, r in result["results"].items():
         assert {"native-j1", "native-j2", "touch-floor"} <= set(r["timings"]), name
         for tables in r["tables_equal"].values():
