@@ -29,10 +29,8 @@ tables written by native-j1 are compared with python-j1's (and native-j2's): the
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -40,8 +38,19 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import BENCH_DIR, REPO, SAMPLE_DIR, cli_executable, machine, median, print_table, quiet_env, ratio, \
-    run_timed, target_row, write_json
+from common import (
+    BENCH_DIR,
+    SAMPLE_DIR,
+    cli_executable,
+    machine,
+    median,
+    print_table,
+    quiet_env,
+    ratio,
+    run_timed,
+    target_row,
+    write_json,
+)
 from extract import TOUCH_SCRIPT, YOUNGER_SCRIPT, _backend_name, backend_models, younger_python
 
 CORPUS_DIR = BENCH_DIR / "native-corpus"
@@ -159,8 +168,10 @@ def time_corpus(name: str, corpus: Path, work: Path, repeat: int, contenders: li
             runs[c].append(wall)
             cpus[c].append(cpu)
             outputs[c] = (proc.stdout.strip().splitlines() or [""])[-1][:200]
-            print(f"  {name:<9} round {r + 1}/{repeat}  {c:<12} {wall:7.2f} s wall {cpu:7.2f} s cpu   {outputs[c][:60]}",
-                  flush=True)
+            print(
+                f"  {name:<9} round {r + 1}/{repeat}  {c:<12} {wall:7.2f} s wall {cpu:7.2f} s cpu   {outputs[c][:60]}",
+                flush=True,
+            )
     for r in range(repeat):
         for c in contenders:
             cmd, ok = command(c, f"empty{r}", True)
@@ -168,19 +179,27 @@ def time_corpus(name: str, corpus: Path, work: Path, repeat: int, contenders: li
     timings = {}
     for c in contenders:
         start = median(startup[c])
-        timings[c] = {"runs_s": runs[c], "median_s": median(runs[c]), "cpu_runs_s": cpus[c],
-                      "cpu_median_s": median(cpus[c]), "startup_runs_s": startup[c], "startup_median_s": start,
-                      "ms_per_model": median(runs[c]) * 1000 / len(files),
-                      "marginal_ms_per_model": max(median(runs[c]) - start, 0.0) * 1000 / len(files),
-                      "output": outputs[c]}
+        timings[c] = {
+            "runs_s": runs[c],
+            "median_s": median(runs[c]),
+            "cpu_runs_s": cpus[c],
+            "cpu_median_s": median(cpus[c]),
+            "startup_runs_s": startup[c],
+            "startup_median_s": start,
+            "ms_per_model": median(runs[c]) * 1000 / len(files),
+            "marginal_ms_per_model": max(median(runs[c]) - start, 0.0) * 1000 / len(files),
+            "output": outputs[c],
+        }
     return {"files": len(files), "timings": timings}
 
 
 def same_tables(a: Path, b: Path) -> dict[str, bool]:
     import pyarrow.parquet as pq
 
-    return {t: pq.read_table(a / f"{t}.parquet").equals(pq.read_table(b / f"{t}.parquet"))
-            for t in ("models", "graphs", "operators", "edges")}
+    return {
+        t: pq.read_table(a / f"{t}.parquet").equals(pq.read_table(b / f"{t}.parquet"))
+        for t in ("models", "graphs", "operators", "edges")
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -227,46 +246,115 @@ def main(argv: list[str] | None = None) -> int:
                 "younger_over_native_j1": ratio(t.get("younger", {}).get("median_s"), n1),
                 "native_j1_over_native_j2": ratio(n1, t["native-j2"]["median_s"]),
                 "python_j1_over_native_j1": ratio(t.get("python-j1", {}).get("median_s"), n1),
-                "cpu_native_j1_over_touch_floor": ratio(t["native-j1"]["cpu_median_s"], t["touch-floor"]["cpu_median_s"]),
-                "cpu_younger_over_native_j1": ratio(t.get("younger", {}).get("cpu_median_s"), t["native-j1"]["cpu_median_s"]),
-                "marginal_native_j1_over_touch_floor": ratio(t["native-j1"]["marginal_ms_per_model"],
-                                                             t["touch-floor"]["marginal_ms_per_model"]),
-                "marginal_native_j1_over_native_j2": ratio(t["native-j1"]["marginal_ms_per_model"],
-                                                           t["native-j2"]["marginal_ms_per_model"]),
+                "cpu_native_j1_over_touch_floor": ratio(
+                    t["native-j1"]["cpu_median_s"], t["touch-floor"]["cpu_median_s"]
+                ),
+                "cpu_younger_over_native_j1": ratio(
+                    t.get("younger", {}).get("cpu_median_s"), t["native-j1"]["cpu_median_s"]
+                ),
+                "marginal_native_j1_over_touch_floor": ratio(
+                    t["native-j1"]["marginal_ms_per_model"], t["touch-floor"]["marginal_ms_per_model"]
+                ),
+                "marginal_native_j1_over_native_j2": ratio(
+                    t["native-j1"]["marginal_ms_per_model"], t["native-j2"]["marginal_ms_per_model"]
+                ),
             }
             last = str(repeat - 1)
             ref = "python-j1" if "python-j1" in contenders else "native-j2"
             results[name]["tables_equal"] = {
-                f"native-j1 vs {ref}": same_tables(work / f"out-{name}-native-j1-{last}", work / f"out-{name}-{ref}-{last}")}
-            print_table(["contender", "median s", "ms/model", "cpu s", "start-up s", "marginal ms/model", "runs (s)"],
-                        [[c, x["median_s"], x["ms_per_model"], x["cpu_median_s"], x["startup_median_s"],
-                          x["marginal_ms_per_model"], " ".join(f"{v:.2f}" for v in x["runs_s"])] for c, x in t.items()],
-                        title=f"{name}: {results[name]['files']} files, whole processes, median of {repeat}")
+                f"native-j1 vs {ref}": same_tables(
+                    work / f"out-{name}-native-j1-{last}", work / f"out-{name}-{ref}-{last}"
+                )
+            }
+            print_table(
+                ["contender", "median s", "ms/model", "cpu s", "start-up s", "marginal ms/model", "runs (s)"],
+                [
+                    [
+                        c,
+                        x["median_s"],
+                        x["ms_per_model"],
+                        x["cpu_median_s"],
+                        x["startup_median_s"],
+                        x["marginal_ms_per_model"],
+                        " ".join(f"{v:.2f}" for v in x["runs_s"]),
+                    ]
+                    for c, x in t.items()
+                ],
+                title=f"{name}: {results[name]['files']} files, whole processes, median of {repeat}",
+            )
             print(f"tables equal: {results[name]['tables_equal']}")
         targets = [
-            target_row("weights: native-j1 / touch floor", results["weights"]["ratios"]["native_j1_over_touch_floor"], "<=", 0.6),
-            target_row("structure: native-j1 / touch floor", results["structure"]["ratios"]["native_j1_over_touch_floor"], "<=", 0.6),
-            target_row("weights: younger / native-j1", results["weights"]["ratios"]["younger_over_native_j1"], ">=", 10),
-            target_row("structure: younger / native-j1", results["structure"]["ratios"]["younger_over_native_j1"], ">=", 10),
-            target_row("many-weights: native-j1 / native-j2",
-                       results["many-weights"]["ratios"]["native_j1_over_native_j2"], ">=", 1.7),
-            target_row("many-structure: native-j1 / native-j2",
-                       results["many-structure"]["ratios"]["native_j1_over_native_j2"], ">=", 1.7),
+            target_row(
+                "weights: native-j1 / touch floor",
+                results["weights"]["ratios"]["native_j1_over_touch_floor"],
+                "<=",
+                0.6,
+            ),
+            target_row(
+                "structure: native-j1 / touch floor",
+                results["structure"]["ratios"]["native_j1_over_touch_floor"],
+                "<=",
+                0.6,
+            ),
+            target_row(
+                "weights: younger / native-j1", results["weights"]["ratios"]["younger_over_native_j1"], ">=", 10
+            ),
+            target_row(
+                "structure: younger / native-j1", results["structure"]["ratios"]["younger_over_native_j1"], ">=", 10
+            ),
+            target_row(
+                "many-weights: native-j1 / native-j2",
+                results["many-weights"]["ratios"]["native_j1_over_native_j2"],
+                ">=",
+                1.7,
+            ),
+            target_row(
+                "many-structure: native-j1 / native-j2",
+                results["many-structure"]["ratios"]["native_j1_over_native_j2"],
+                ">=",
+                1.7,
+            ),
         ]
         print_table(["ratio", "value", "target", "met"], targets, title="targets (wall clock, same run)")
-        print_table(["corpus", "python-j1 / native-j1", "cpu: native-j1 / floor", "cpu: younger / native-j1",
-                     "marginal: native-j1 / floor", "native-j1 / native-j2", "marginal: j1 / j2"],
-                    [[k, r["ratios"]["python_j1_over_native_j1"], r["ratios"]["cpu_native_j1_over_touch_floor"],
-                      r["ratios"]["cpu_younger_over_native_j1"], r["ratios"]["marginal_native_j1_over_touch_floor"],
-                      r["ratios"]["native_j1_over_native_j2"], r["ratios"]["marginal_native_j1_over_native_j2"]]
-                     for k, r in results.items()], title="other ratios")
+        print_table(
+            [
+                "corpus",
+                "python-j1 / native-j1",
+                "cpu: native-j1 / floor",
+                "cpu: younger / native-j1",
+                "marginal: native-j1 / floor",
+                "native-j1 / native-j2",
+                "marginal: j1 / j2",
+            ],
+            [
+                [
+                    k,
+                    r["ratios"]["python_j1_over_native_j1"],
+                    r["ratios"]["cpu_native_j1_over_touch_floor"],
+                    r["ratios"]["cpu_younger_over_native_j1"],
+                    r["ratios"]["marginal_native_j1_over_touch_floor"],
+                    r["ratios"]["native_j1_over_native_j2"],
+                    r["ratios"]["marginal_native_j1_over_native_j2"],
+                ]
+                for k, r in results.items()
+            ],
+            title="other ratios",
+        )
         print(f"load average {' '.join(f'{x:.1f}' for x in os.getloadavg())} on {os.cpu_count()} cores")
-        write_json(args.json, {
-            "benchmark": "extract_native", "quick": args.quick, "machine": machine(), "repeat": repeat,
-            "native_version": _native.version(), "corpora": info, "results": results,
-            "targets": {row[0]: {"value": row[1], "target": row[2], "met": row[3]} for row in targets},
-            "missed": [row[0] for row in targets if row[3] is False],
-        })
+        write_json(
+            args.json,
+            {
+                "benchmark": "extract_native",
+                "quick": args.quick,
+                "machine": machine(),
+                "repeat": repeat,
+                "native_version": _native.version(),
+                "corpora": info,
+                "results": results,
+                "targets": {row[0]: {"value": row[1], "target": row[2], "met": row[3]} for row in targets},
+                "missed": [row[0] for row in targets if row[3] is False],
+            },
+        )
     finally:
         if args.keep:
             print(f"work folder kept: {work}")

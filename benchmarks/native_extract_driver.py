@@ -27,8 +27,11 @@ def expand(sources: list[str]) -> list[str]:
             for dirpath, dirnames, filenames in os.walk(text, followlinks=False):
                 dirnames.sort()
                 out.extend(os.path.join(dirpath, f) for f in sorted(filenames) if f.lower().endswith(".onnx"))
-                out.extend(os.path.join(dirpath, d) for d in dirnames
-                           if d.lower().endswith(".onnx") and os.path.islink(os.path.join(dirpath, d)))
+                out.extend(
+                    os.path.join(dirpath, d)
+                    for d in dirnames
+                    if d.lower().endswith(".onnx") and os.path.islink(os.path.join(dirpath, d))
+                )
         else:
             out.append(text)
     return list(dict.fromkeys(out))
@@ -80,8 +83,10 @@ def run(sources: list[str], out: str, threads: int) -> tuple[int, int]:
 
     folder = Path(out)
     folder.mkdir(parents=True, exist_ok=True)
-    writers = {t: pq.ParquetWriter(folder / f"{t}.parquet", SCHEMAS[t], compression=COMPRESSION)
-               for t in ("operators", "edges")}
+    writers = {
+        t: pq.ParquetWriter(folder / f"{t}.parquet", SCHEMAS[t], compression=COMPRESSION)
+        for t in ("operators", "edges")
+    }
     seen: set[str] = set()
     models: list[dict] = []
     graphs: list[dict] = []
@@ -96,10 +101,22 @@ def run(sources: list[str], out: str, threads: int) -> tuple[int, int]:
                 batches.clear()
 
     for path, (sha, size, (header, error, graph, op_batch, edge_batch)) in zip(paths, results):
-        row = {"model_id": model_id_for(path, sha), "source": path, "name": default_name(path),
-               "status": "ok" if error is None else "error", "error": error or "", "graph_id": None,
-               "content_sha256": sha, "ir_version": None, "opsets": None, "producer": None, "num_bytes": size,
-               "task": None, "origin": None, "tags": None}
+        row = {
+            "model_id": model_id_for(path, sha),
+            "source": path,
+            "name": default_name(path),
+            "status": "ok" if error is None else "error",
+            "error": error or "",
+            "graph_id": None,
+            "content_sha256": sha,
+            "ir_version": None,
+            "opsets": None,
+            "producer": None,
+            "num_bytes": size,
+            "task": None,
+            "origin": None,
+            "tags": None,
+        }
         if header is not None:
             row.update(header)
         models.append(row)
@@ -131,13 +148,20 @@ def run(sources: list[str], out: str, threads: int) -> tuple[int, int]:
             per_graph[m["graph_id"]] = per_graph.get(m["graph_id"], 0) + 1
     for g in graphs:
         g["num_models"] = per_graph[g["graph_id"]]
-    pq.write_table(arrays.table_from_rows(graphs, SCHEMAS["graphs"]), folder / "graphs.parquet",
-                   compression=COMPRESSION)
-    pq.write_table(arrays.table_from_rows(models, SCHEMAS["models"]), folder / "models.parquet",
-                   compression=COMPRESSION)
+    pq.write_table(
+        arrays.table_from_rows(graphs, SCHEMAS["graphs"]), folder / "graphs.parquet", compression=COMPRESSION
+    )
+    pq.write_table(
+        arrays.table_from_rows(models, SCHEMAS["models"]), folder / "models.parquet", compression=COMPRESSION
+    )
     counts["models"], counts["graphs"] = len(models), len(graphs)
-    manifest = {"format_version": FORMAT_VERSION, "hash_version": HASH_VERSION, "younger_graph_version": __version__,
-                "tables": {t: f"{t}.parquet" for t in TABLE_NAMES}, "counts": counts}
+    manifest = {
+        "format_version": FORMAT_VERSION,
+        "hash_version": HASH_VERSION,
+        "younger_graph_version": __version__,
+        "tables": {t: f"{t}.parquet" for t in TABLE_NAMES},
+        "counts": counts,
+    }
     (folder / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
     return ok, failed
 

@@ -71,7 +71,7 @@ def decode_invalid_strings(message) -> None:
             elif isinstance(value, bytes):
                 setattr(message, field.name, value.decode("utf-8", errors="backslashreplace"))
         elif field.type == field.TYPE_MESSAGE:
-            for v in (value if field.is_repeated else [value]):
+            for v in value if field.is_repeated else [value]:
                 decode_invalid_strings(v)
 
 
@@ -139,8 +139,9 @@ def reference_extract_model(model, row):
         if count is None:
             message = "function calls are nested deeper than 64 levels"
         elif count > MAX_NODES:
-            message = ("has more than 2,000,000 nodes once function bodies and subgraphs are expanded"
-                       " (the limit per model)")
+            message = (
+                "has more than 2,000,000 nodes once function bodies and subgraphs are expanded (the limit per model)"
+            )
         if message is not None:
             row["ir_version"] = int(model.ir_version)
             row["opsets"] = og.dumps({o.domain or "ai.onnx": int(o.version) for o in model.opset_import})
@@ -205,8 +206,10 @@ def differences(py: Side, nat: Side) -> list[str]:
         a, b = py.graph_row[k], nat.graph_row[k]
         if a != b or type(a) is not type(b):
             out.append(f"graph.{k}: python {a!r} native {b!r}")
-    for label, a, b, schema in (("operators", py.operators, nat.operators, OPERATORS_SCHEMA),
-                                ("edges", py.edges, nat.edges, EDGES_SCHEMA)):
+    for label, a, b, schema in (
+        ("operators", py.operators, nat.operators, OPERATORS_SCHEMA),
+        ("edges", py.edges, nat.edges, EDGES_SCHEMA),
+    ):
         if not b.schema.equals(schema):
             out.append(f"{label}: native schema {b.schema}")
         if not a.equals(b):

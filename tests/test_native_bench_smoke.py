@@ -16,9 +16,23 @@ pytest.importorskip("younger_graph.walk._native", reason="the native extension i
 
 def test_extract_native_quick(tmp_path, onnx_backend_models, sample_dir):
     out = tmp_path / "native.json"
-    proc = subprocess.run([sys.executable, str(REPO_ROOT / "benchmarks" / "extract_native.py"), "--quick",
-                           "--no-younger", "--corpus", str(tmp_path / "corpus"), "--json", str(out)],
-                          capture_output=True, text=True, env=cli_env(), cwd=REPO_ROOT, timeout=600)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            str(REPO_ROOT / "benchmarks" / "extract_native.py"),
+            "--quick",
+            "--no-younger",
+            "--corpus",
+            str(tmp_path / "corpus"),
+            "--json",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        env=cli_env(),
+        cwd=REPO_ROOT,
+        timeout=600,
+    )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     result = json.loads(out.read_text())
     assert {"corpora", "results", "targets", "missed", "machine"} <= set(result)

@@ -25,9 +25,22 @@ def test_driver_tables_equal_extract(tmp_path, sample_dir, threads):
     write_bad(corpus / "bad")
     sources = [str(sample_dir), str(corpus), str(tmp_path / "missing.onnx")]
     extract(sources, tmp_path / "python", workers=1)
-    proc = subprocess.run([sys.executable, str(REPO_ROOT / "benchmarks" / "native_extract_driver.py"), *sources,
-                           "--out", str(tmp_path / "native"), "-j", str(threads)],
-                          capture_output=True, text=True, env=cli_env(), cwd=REPO_ROOT, timeout=300)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            str(REPO_ROOT / "benchmarks" / "native_extract_driver.py"),
+            *sources,
+            "--out",
+            str(tmp_path / "native"),
+            "-j",
+            str(threads),
+        ],
+        capture_output=True,
+        text=True,
+        env=cli_env(),
+        cwd=REPO_ROOT,
+        timeout=300,
+    )
     assert proc.returncode == 1, proc.stderr  # some models fail (the bad ones)
     for table in ("models", "graphs", "operators", "edges"):
         a = pq.read_table(tmp_path / "python" / f"{table}.parquet")

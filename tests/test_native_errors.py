@@ -68,12 +68,36 @@ def test_garbage_bytes():
 def test_truncated_varints_and_wire_oddities():
     good = make_model([oh.make_node("Relu", ["x"], ["y"])], ["x"], ["y"]).SerializeToString()
     cases = [
-        b"\x08", b"\x08\x80", b"\x08" + b"\xff" * 10, b"\x08" + b"\xff" * 9 + b"\x01", b"\x80" * 6 + b"\x01",
-        b"\x00\x00", b"\x07", b"\x0e", b"\x0c", b"\x0b", b"\x0b\x0c", b"\x0b\x14", b"\xfb\xff\xff\xff\x0f\xfc\xff\xff\xff\x0f",
-        b"\x3a\x05abc", b"\x3a\xff\xff\xff\xff\x07", b"\x3a\x80\x80\x80\x80\x08", b"\x39" + b"\x00" * 8,
-        b"\x3d\x00\x00\x00\x00", b"\x38\x05", b"\x45\x01\x02\x03", b"\xa2\x06\x00", b"\xca\x01\x00",
-        good + b"\x0b\x10\x01\x0c", good + b"\x93\x01\x0b\x0c\x94\x01", good + b"\x0c", good + b"\x0b",
-        good + b"\x3a\x02\x0b\x0c", good + b"\x3a\x02\x0c\x0b", good + b"\x42\x02\x10\x01", good + b"\x40\x01",
+        b"\x08",
+        b"\x08\x80",
+        b"\x08" + b"\xff" * 10,
+        b"\x08" + b"\xff" * 9 + b"\x01",
+        b"\x80" * 6 + b"\x01",
+        b"\x00\x00",
+        b"\x07",
+        b"\x0e",
+        b"\x0c",
+        b"\x0b",
+        b"\x0b\x0c",
+        b"\x0b\x14",
+        b"\xfb\xff\xff\xff\x0f\xfc\xff\xff\xff\x0f",
+        b"\x3a\x05abc",
+        b"\x3a\xff\xff\xff\xff\x07",
+        b"\x3a\x80\x80\x80\x80\x08",
+        b"\x39" + b"\x00" * 8,
+        b"\x3d\x00\x00\x00\x00",
+        b"\x38\x05",
+        b"\x45\x01\x02\x03",
+        b"\xa2\x06\x00",
+        b"\xca\x01\x00",
+        good + b"\x0b\x10\x01\x0c",
+        good + b"\x93\x01\x0b\x0c\x94\x01",
+        good + b"\x0c",
+        good + b"\x0b",
+        good + b"\x3a\x02\x0b\x0c",
+        good + b"\x3a\x02\x0c\x0b",
+        good + b"\x42\x02\x10\x01",
+        good + b"\x40\x01",
     ]
     for data in cases:
         assert_same(python_bytes(data), native_bytes(data), data.hex())
@@ -122,58 +146,103 @@ def test_deep_nesting_of_every_kind():
 # -- functions ----------------------------------------------------------------------------------
 def _bomb(levels: int) -> onnx.ModelProto:
     """Local functions F0..F{levels}: each calls the previous one twice (2^levels expanded calls)."""
-    functions = [oh.make_function("com.bomb", "F0", ["a"], ["c"], [oh.make_node("Relu", ["a"], ["c"])],
-                                  [oh.make_opsetid("", 17)])]
+    functions = [
+        oh.make_function(
+            "com.bomb", "F0", ["a"], ["c"], [oh.make_node("Relu", ["a"], ["c"])], [oh.make_opsetid("", 17)]
+        )
+    ]
     for k in range(1, levels + 1):
-        functions.append(oh.make_function(
-            "com.bomb", f"F{k}", ["a"], ["c"],
-            [oh.make_node(f"F{k - 1}", ["a"], ["t"], domain="com.bomb"),
-             oh.make_node(f"F{k - 1}", ["t"], ["c"], domain="com.bomb")],
-            [oh.make_opsetid("", 17), oh.make_opsetid("com.bomb", 1)]))
-    return make_model([oh.make_node(f"F{levels}", ["x"], ["y"], domain="com.bomb")], ["x"], ["y"],
-                      domains=["com.bomb"], functions=functions)
+        functions.append(
+            oh.make_function(
+                "com.bomb",
+                f"F{k}",
+                ["a"],
+                ["c"],
+                [
+                    oh.make_node(f"F{k - 1}", ["a"], ["t"], domain="com.bomb"),
+                    oh.make_node(f"F{k - 1}", ["t"], ["c"], domain="com.bomb"),
+                ],
+                [oh.make_opsetid("", 17), oh.make_opsetid("com.bomb", 1)],
+            )
+        )
+    return make_model(
+        [oh.make_node(f"F{levels}", ["x"], ["y"], domain="com.bomb")],
+        ["x"],
+        ["y"],
+        domains=["com.bomb"],
+        functions=functions,
+    )
 
 
 def test_function_bomb_of_16_levels_extracts_like_python():
     data = _bomb(16).SerializeToString()
     nat = native_bytes(data)
-    assert nat.error is None and nat.graph_row["num_nodes"] == 2 + 1 + (2 ** 17 - 2) + 2 ** 16
+    assert nat.error is None and nat.graph_row["num_nodes"] == 2 + 1 + (2**17 - 2) + 2**16
     assert_same(python_bytes(data, reference=False), nat, "bomb16")
 
 
 def test_function_bomb_of_40_levels_is_refused_before_walking():
     data = _bomb(40).SerializeToString()
     nat = native_bytes(data)
-    assert nat.error == ("has more than 2,000,000 nodes once function bodies and subgraphs are expanded"
-                         " (the limit per model)")
+    assert nat.error == (
+        "has more than 2,000,000 nodes once function bodies and subgraphs are expanded (the limit per model)"
+    )
     assert nat.header is not None
     assert_same(python_bytes(data), nat, "bomb40")
 
 
 def test_recursion_and_deep_function_chains():
-    forever = oh.make_function("com.example", "Forever", ["a"], ["c"],
-                               [oh.make_node("Forever", ["a"], ["c"], domain="com.example")],
-                               [oh.make_opsetid("com.example", 1)])
+    forever = oh.make_function(
+        "com.example",
+        "Forever",
+        ["a"],
+        ["c"],
+        [oh.make_node("Forever", ["a"], ["c"], domain="com.example")],
+        [oh.make_opsetid("com.example", 1)],
+    )
     ping = oh.make_function("d", "Ping", ["a"], ["c"], [oh.make_node("Pong", ["a"], ["c"], domain="d")], [])
-    pong = oh.make_function("d", "Pong", ["a"], ["c"], [
-        oh.make_node("Relu", ["a"], ["b"]),
-        oh.make_node("If", ["a"], ["c"], then_branch=oh.make_graph(
-            [oh.make_node("Ping", ["b"], ["z"], domain="d")], "t", [], [tensor_vi("z")]),
-            else_branch=oh.make_graph([], "e", [], []))], [])
-    chain = [oh.make_function("c", f"C{k}", ["a"], ["c"], [oh.make_node(f"C{k + 1}", ["a"], ["c"], domain="c")], [])
-             for k in range(70)]
+    pong = oh.make_function(
+        "d",
+        "Pong",
+        ["a"],
+        ["c"],
+        [
+            oh.make_node("Relu", ["a"], ["b"]),
+            oh.make_node(
+                "If",
+                ["a"],
+                ["c"],
+                then_branch=oh.make_graph([oh.make_node("Ping", ["b"], ["z"], domain="d")], "t", [], [tensor_vi("z")]),
+                else_branch=oh.make_graph([], "e", [], []),
+            ),
+        ],
+        [],
+    )
+    chain = [
+        oh.make_function("c", f"C{k}", ["a"], ["c"], [oh.make_node(f"C{k + 1}", ["a"], ["c"], domain="c")], [])
+        for k in range(70)
+    ]
     chain.append(oh.make_function("c", "C70", ["a"], ["c"], [oh.make_node("Relu", ["a"], ["c"])], []))
     models = {
-        "self": make_model([oh.make_node("Forever", ["x"], ["y"], domain="com.example")], ["x"], ["y"],
-                           domains=["com.example"], functions=[forever]),
-        "mutual_through_if": make_model([oh.make_node("Ping", ["x"], ["y"], domain="d")], ["x"], ["y"],
-                                        domains=["d"], functions=[ping, pong]),
-        "uncalled_recursion": make_model([oh.make_node("Relu", ["x"], ["y"])], ["x"], ["y"],
-                                         domains=["com.example"], functions=[forever]),
-        "chain70": make_model([oh.make_node("C0", ["x"], ["y"], domain="c")], ["x"], ["y"], domains=["c"],
-                              functions=chain),
-        "chain60": make_model([oh.make_node("C10", ["x"], ["y"], domain="c")], ["x"], ["y"], domains=["c"],
-                              functions=chain),
+        "self": make_model(
+            [oh.make_node("Forever", ["x"], ["y"], domain="com.example")],
+            ["x"],
+            ["y"],
+            domains=["com.example"],
+            functions=[forever],
+        ),
+        "mutual_through_if": make_model(
+            [oh.make_node("Ping", ["x"], ["y"], domain="d")], ["x"], ["y"], domains=["d"], functions=[ping, pong]
+        ),
+        "uncalled_recursion": make_model(
+            [oh.make_node("Relu", ["x"], ["y"])], ["x"], ["y"], domains=["com.example"], functions=[forever]
+        ),
+        "chain70": make_model(
+            [oh.make_node("C0", ["x"], ["y"], domain="c")], ["x"], ["y"], domains=["c"], functions=chain
+        ),
+        "chain60": make_model(
+            [oh.make_node("C10", ["x"], ["y"], domain="c")], ["x"], ["y"], domains=["c"], functions=chain
+        ),
     }
     for name, model in models.items():
         data = model.SerializeToString()
@@ -192,9 +261,12 @@ def test_empty_op_type_anywhere_is_refused():
     fn = oh.make_function("f", "Fn", ["a"], ["c"], [oh.make_node("", ["a"], ["c"])], [])
     models = {
         "main": make_model([oh.make_node("", ["x"], ["y"])], ["x"], ["y"]),
-        "subgraph": make_model([oh.make_node("If", ["c"], ["y"], then_branch=body, else_branch=body)], ["c", "x"], ["y"]),
-        "function": make_model([oh.make_node("Fn", ["x"], ["y"], domain="f")], ["x"], ["y"], domains=["f"],
-                               functions=[fn]),
+        "subgraph": make_model(
+            [oh.make_node("If", ["c"], ["y"], then_branch=body, else_branch=body)], ["c", "x"], ["y"]
+        ),
+        "function": make_model(
+            [oh.make_node("Fn", ["x"], ["y"], domain="f")], ["x"], ["y"], domains=["f"], functions=[fn]
+        ),
     }
     for name, model in models.items():
         data = model.SerializeToString()
@@ -205,15 +277,38 @@ def test_empty_op_type_anywhere_is_refused():
 
 # -- invalid UTF-8 in string fields ----------------------------------------------------------------
 MARKERS = {
-    "node_name": "NNAME1", "op_type": "OPTYP1", "node_domain": "NDOMA1", "tensor": "TENS01",
-    "attr_name": "ANAME1", "ref_attr": "REFAT1", "strings": "STRS01", "producer_name": "PNAME1",
-    "producer_version": "PVERS1", "opset_domain": "ODOMA1", "dim_param": "DIMPA1", "fn_name": "FNAME1",
-    "fn_domain": "FDOMA1", "overload": "OVERL1", "fn_formal": "FINPU1", "initializer": "INITN1",
-    "sparse": "SPARS1", "graph_input": "GINPU1", "sub_output": "SUBOU1", "doc": "DOCST1", "meta": "METAK1",
-    "value_info": "VINFO1", "graph_output": "GOUTP1",
+    "node_name": "NNAME1",
+    "op_type": "OPTYP1",
+    "node_domain": "NDOMA1",
+    "tensor": "TENS01",
+    "attr_name": "ANAME1",
+    "ref_attr": "REFAT1",
+    "strings": "STRS01",
+    "producer_name": "PNAME1",
+    "producer_version": "PVERS1",
+    "opset_domain": "ODOMA1",
+    "dim_param": "DIMPA1",
+    "fn_name": "FNAME1",
+    "fn_domain": "FDOMA1",
+    "overload": "OVERL1",
+    "fn_formal": "FINPU1",
+    "initializer": "INITN1",
+    "sparse": "SPARS1",
+    "graph_input": "GINPU1",
+    "sub_output": "SUBOU1",
+    "doc": "DOCST1",
+    "meta": "METAK1",
+    "value_info": "VINFO1",
+    "graph_output": "GOUTP1",
 }
-INVALID = [b"\xff\xfeAB\xc3(", b"ABCD\xe2\x82", b"\xed\xa0\x80ABC", b"\xc0\xafABCD", b"A\x80\x80\xf4\x90Z",
-           b"\xf0\x9f\x98Z\\x"]
+INVALID = [
+    b"\xff\xfeAB\xc3(",
+    b"ABCD\xe2\x82",
+    b"\xed\xa0\x80ABC",
+    b"\xc0\xafABCD",
+    b"A\x80\x80\xf4\x90Z",
+    b"\xf0\x9f\x98Z\\x",
+]
 
 
 def _utf8_model() -> onnx.ModelProto:
@@ -221,32 +316,71 @@ def _utf8_model() -> onnx.ModelProto:
     inner = oh.make_node("Relu", [m["fn_formal"]], ["c"], name="in_fn")
     ref = onnx.AttributeProto(name="alpha", ref_attr_name=m["ref_attr"], type=onnx.AttributeProto.FLOAT)
     inner.attribute.append(ref)
-    fn = oh.make_function(m["fn_domain"], m["fn_name"], [m["fn_formal"]], ["c"], [inner],
-                          [oh.make_opsetid("", 17)], attributes=[m["ref_attr"]])
+    fn = oh.make_function(
+        m["fn_domain"],
+        m["fn_name"],
+        [m["fn_formal"]],
+        ["c"],
+        [inner],
+        [oh.make_opsetid("", 17)],
+        attributes=[m["ref_attr"]],
+    )
     fn.overload = m["overload"]
     call = oh.make_node(m["fn_name"], [m["tensor"]], ["called"], name="call", domain=m["fn_domain"])
     call.overload = m["overload"]
-    sub = oh.make_graph([oh.make_node("Neg", [m["tensor"]], [m["sub_output"]])], "s", [],
-                        [tensor_vi(m["sub_output"], FLOAT, [m["dim_param"]])])
+    sub = oh.make_graph(
+        [oh.make_node("Neg", [m["tensor"]], [m["sub_output"]])],
+        "s",
+        [],
+        [tensor_vi(m["sub_output"], FLOAT, [m["dim_param"]])],
+    )
     nodes = [
-        oh.make_node("Add", [m["graph_input"], m["initializer"]], [m["tensor"]], name=m["node_name"],
-                     doc_string=m["doc"], **{m["attr_name"]: 1, "texts": [m["strings"], "ok"]}),
+        oh.make_node(
+            "Add",
+            [m["graph_input"], m["initializer"]],
+            [m["tensor"]],
+            name=m["node_name"],
+            doc_string=m["doc"],
+            **{m["attr_name"]: 1, "texts": [m["strings"], "ok"]},
+        ),
         oh.make_node(m["op_type"], [m["tensor"], m["sparse"]], ["custom"], domain=m["node_domain"]),
         oh.make_node("If", ["cond"], ["branch"], then_branch=sub, else_branch=sub),
         call,
         oh.make_node("Relu", ["custom"], [m["value_info"]]),
     ]
-    sparse = oh.make_sparse_tensor(oh.make_tensor(m["sparse"], FLOAT, [1], [1.0]),
-                                   oh.make_tensor("idx", TensorProto.INT64, [1], [0]), [4])
+    sparse = oh.make_sparse_tensor(
+        oh.make_tensor(m["sparse"], FLOAT, [1], [1.0]), oh.make_tensor("idx", TensorProto.INT64, [1], [0]), [4]
+    )
     graph = oh.make_graph(
-        nodes, "g", [tensor_vi(m["graph_input"], FLOAT, [m["dim_param"], 2]), tensor_vi("cond", TensorProto.BOOL, [])],
-        [tensor_vi(m["graph_output"], FLOAT, None), tensor_vi("branch"), tensor_vi("called"), tensor_vi(m["value_info"])],
-        [oh.make_tensor(m["initializer"], FLOAT, [2], [1.0, 2.0])], sparse_initializer=[sparse],
-        value_info=[tensor_vi(m["value_info"], FLOAT, [m["dim_param"]]), tensor_vi(m["tensor"], FLOAT, [m["dim_param"]])])
+        nodes,
+        "g",
+        [tensor_vi(m["graph_input"], FLOAT, [m["dim_param"], 2]), tensor_vi("cond", TensorProto.BOOL, [])],
+        [
+            tensor_vi(m["graph_output"], FLOAT, None),
+            tensor_vi("branch"),
+            tensor_vi("called"),
+            tensor_vi(m["value_info"]),
+        ],
+        [oh.make_tensor(m["initializer"], FLOAT, [2], [1.0, 2.0])],
+        sparse_initializer=[sparse],
+        value_info=[
+            tensor_vi(m["value_info"], FLOAT, [m["dim_param"]]),
+            tensor_vi(m["tensor"], FLOAT, [m["dim_param"]]),
+        ],
+    )
     graph.node[0].output[0] = m["tensor"]
-    model = oh.make_model(graph, opset_imports=[oh.make_opsetid("", 17), oh.make_opsetid(m["opset_domain"], 1),
-                                                oh.make_opsetid(m["fn_domain"], 1), oh.make_opsetid(m["node_domain"], 1)],
-                          functions=[fn], producer_name=m["producer_name"], producer_version=m["producer_version"])
+    model = oh.make_model(
+        graph,
+        opset_imports=[
+            oh.make_opsetid("", 17),
+            oh.make_opsetid(m["opset_domain"], 1),
+            oh.make_opsetid(m["fn_domain"], 1),
+            oh.make_opsetid(m["node_domain"], 1),
+        ],
+        functions=[fn],
+        producer_name=m["producer_name"],
+        producer_version=m["producer_version"],
+    )
     model.ir_version = 10
     model.metadata_props.add(key=m["meta"], value="v")
     return model

@@ -43,13 +43,46 @@ def _seeds() -> list[tuple[str, bytes]]:
         if len(data) <= MAX_SEED_BYTES:
             seeds.append((name, data))
     fn = oh.make_function("f", "Fn", ["a"], ["c"], [oh.make_node("Relu", ["a"], ["c"])], [oh.make_opsetid("", 17)])
-    seeds.append(("function", make_model([oh.make_node("Fn", ["x"], ["y"], domain="f")], [tensor_vi("x", TensorProto.FLOAT, [1, "n"])],
-                                         ["y"], domains=["f"], functions=[fn]).SerializeToString()))
+    seeds.append(
+        (
+            "function",
+            make_model(
+                [oh.make_node("Fn", ["x"], ["y"], domain="f")],
+                [tensor_vi("x", TensorProto.FLOAT, [1, "n"])],
+                ["y"],
+                domains=["f"],
+                functions=[fn],
+            ).SerializeToString(),
+        )
+    )
     return seeds
 
 
-SPECIAL = [0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x0a, 0x0b, 0x0c, 0x12, 0x1a, 0x22, 0x3a,
-           0x7f, 0x80, 0xff, 0xc3, 0xe2, 0xed, 0xf0]
+SPECIAL = [
+    0x00,
+    0x01,
+    0x02,
+    0x03,
+    0x04,
+    0x05,
+    0x06,
+    0x07,
+    0x08,
+    0x0A,
+    0x0B,
+    0x0C,
+    0x12,
+    0x1A,
+    0x22,
+    0x3A,
+    0x7F,
+    0x80,
+    0xFF,
+    0xC3,
+    0xE2,
+    0xED,
+    0xF0,
+]
 
 
 def mutate(data: bytes, donor: bytes, rng: random.Random) -> tuple[str, bytes]:
@@ -68,13 +101,13 @@ def mutate(data: bytes, donor: bytes, rng: random.Random) -> tuple[str, bytes]:
     elif kind == "splice":
         i = rng.randrange(n)
         j = rng.randrange(len(donor)) if donor else 0
-        b[i:i + rng.randint(0, 16)] = donor[j:j + rng.randint(1, 64)]
+        b[i : i + rng.randint(0, 16)] = donor[j : j + rng.randint(1, 64)]
     elif kind == "delete":
         i = rng.randrange(n)
-        del b[i:i + rng.randint(1, 16)]
+        del b[i : i + rng.randint(1, 16)]
     elif kind == "duplicate":
         i = rng.randrange(n)
-        chunk = b[i:i + rng.randint(1, 64)]
+        chunk = b[i : i + rng.randint(1, 64)]
         j = rng.randrange(n)
         b[j:j] = chunk
     elif kind == "insert":
@@ -115,15 +148,16 @@ def test_random_mutations_give_the_same_result():
 @pytest.mark.parametrize("seed", range(3))
 def test_mutations_of_the_wire_structure(seed):
     """Mutations aimed at tags and lengths: every byte of a small model, set to each special value."""
-    data = make_model([oh.make_node("Relu", ["x"], ["y"], name="r", alpha=0.5)],
-                      [tensor_vi("x", TensorProto.FLOAT, [1, "n"])], ["y"]).SerializeToString()
+    data = make_model(
+        [oh.make_node("Relu", ["x"], ["y"], name="r", alpha=0.5)], [tensor_vi("x", TensorProto.FLOAT, [1, "n"])], ["y"]
+    ).SerializeToString()
     rng = random.Random(seed)
     positions = list(range(len(data)))
     rng.shuffle(positions)
     failures = []
     for i in positions[: len(positions) // 3 + 1]:
         for value in SPECIAL:
-            mutated = data[:i] + bytes([value]) + data[i + 1:]
+            mutated = data[:i] + bytes([value]) + data[i + 1 :]
             diff = differences(python_bytes(mutated), native_bytes(mutated))
             if diff:
                 failures.append(f"byte {i} = {value:#x}: {diff[:2]}")
