@@ -16,7 +16,7 @@ clock, rounds interleaved, median kept; CPU seconds are reported too. Contenders
 Corpora (built once under .bench/native-corpus/):
 * weights: the 34 sample/ models with their initializers filled again (random bytes of each
   initializer's dtype and shape: sample/ ships them stripped) + the onnx backend test models;
-* structure: the same files with weights stripped (younger_graph.zoo.strip_weights);
+* structure: the same files with weights stripped (younger_graph.loaders.zoo.strip_weights);
 * many-weights: the weights corpus twice over (each copy with its own producer_version, so every
   file is distinct content), and many-structure: the structure corpus 4 times over; both several
   hundred files, for the -j2 / -j1 ratio.
@@ -93,8 +93,7 @@ def rehydrate(model, seed: int):
 
 def build_corpora(root: Path, quick: bool) -> dict[str, Path]:
     import onnx
-
-    from younger_graph.zoo import strip_weights
+    from younger_graph.loaders.zoo import strip_weights
 
     weights, structure = root / "weights", root / "structure"
     if not (root / "complete").exists():

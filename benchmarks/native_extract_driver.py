@@ -79,7 +79,7 @@ def run(sources: list[str], out: str, threads: int) -> tuple[int, int]:
     from younger_graph import __version__, arrays
     from younger_graph.hashing import HASH_VERSION
     from younger_graph.metrics import entropy_bits
-    from younger_graph.model import FORMAT_VERSION, SCHEMAS, TABLE_NAMES
+    from younger_graph.schema import FORMAT_VERSION, SCHEMAS, TABLE_NAMES
 
     folder = Path(out)
     folder.mkdir(parents=True, exist_ok=True)
@@ -101,6 +101,8 @@ def run(sources: list[str], out: str, threads: int) -> tuple[int, int]:
                 batches.clear()
 
     for path, (sha, size, (header, error, graph, op_batch, edge_batch)) in zip(paths, results):
+        if error is not None and header is not None:  # walker errors start with the file's name too
+            error = f"{os.path.basename(path)} {error}"
         row = {
             "model_id": model_id_for(path, sha),
             "source": path,
@@ -161,6 +163,7 @@ def run(sources: list[str], out: str, threads: int) -> tuple[int, int]:
         "younger_graph_version": __version__,
         "tables": {t: f"{t}.parquet" for t in TABLE_NAMES},
         "counts": counts,
+        "metadata_columns": {},  # the driver takes no --meta
     }
     (folder / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
     return ok, failed

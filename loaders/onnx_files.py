@@ -22,6 +22,7 @@ from younger_graph.loaders.results import ModelResult, display_path, failed, mod
 
 from younger_graph.canonical import dumps
 from younger_graph.errors import ExtractionError
+from younger_graph.walk import native
 from younger_graph.walk.lean import lean_model_bytes
 from younger_graph.walk.onnx_walker import model_to_builder
 from younger_graph.walk.text import text
@@ -139,6 +140,33 @@ def extract_model(model: onnx.ModelProto, row: dict[str, Any], infer_shapes: boo
     return ModelResult(row, graph)
 
 
+def extract_bytes(data: bytes | memoryview, row: dict[str, Any], label: str, infer_shapes: bool = False,
+                  use_native: bool | None = None, release: Callable[[], None] = lambda: None) -> ModelResult:
+    """A model file's bytes → its row and graph: through the native core when it is built (and no
+    shape inference is asked, which needs the whole model in protobuf), else parsed and walked in
+    Python. Both give the same rows and errors (tests/test_native_parity.py). `use_native` forces
+    one side (None: the native core when available)."""
+    core = native.module() if use_native is not False and not infer_shapes else None
+    if use_native and core is None:
+        raise ExtractionError("the native extractor is not built or is switched off")
+    if core is not None:
+        found = native.extract_bytes(core, data, label)
+        if found.header is not None:
+            row.update(ir_version=found.header["ir_version"], opsets=found.header["opsets"],
+                       producer=found.header["producer"])
+        if found.error is not None:
+            return failed(row, found.error)
+        assert found.graph is not None
+        row["graph_id"] = found.graph.graph_id
+        return ModelResult(row, found.graph)
+    try:
+        model = parse_model(data, keep_tensor_data=infer_shapes)
+    except ExtractionError as exc:
+        return failed(row, f"{label} {exc}")
+    release()  # the parsed model holds no reference to the bytes
+    return extract_model(model, row, infer_shapes, label, len(data))
+
+
 @dataclass
 class FileBytes:
     """A model file read and hashed (or why it could not be read). `release()` hands a reused
@@ -158,7 +186,7 @@ def read_and_hash(path: str, buffer: Buffer | None = None) -> FileBytes:
 
 
 def extract_file(path: str, known_content: frozenset[str] = frozenset(), infer_shapes: bool = False,
-                 name: str | None = None, read: FileBytes | None = None) -> ModelResult:
+                 name: str | None = None, read: FileBytes | None = None, use_native: bool | None = None) -> ModelResult:
     """One model file → its row and graph. `read`: the file already read and hashed (prefetch.py).
     The row names the file by `display_path(path)` (the path itself unless it is not valid UTF-8)."""
     shown = display_path(path)
@@ -173,9 +201,7 @@ def extract_file(path: str, known_content: frozenset[str] = frozenset(), infer_s
         row["model_id"] = model_id_for(shown, row["content_sha256"])
         if row["content_sha256"] in known_content:
             return ModelResult(row, known=True)
-        model = parse_model(read.data, keep_tensor_data=infer_shapes)
-        read.release()  # the parsed model holds no reference to the bytes
-        return extract_model(model, row, infer_shapes, label, row["num_bytes"])
+        return extract_bytes(read.data, row, label, infer_shapes, use_native, read.release)
     except ExtractionError as exc:
         return failed(row, f"{label} {exc}")
     except MemoryError:

@@ -50,6 +50,21 @@ def sample_models(sample_dir: Path) -> list[Path]:
     return _onnx_files(sample_dir)
 
 
+def native_core():  # type: ignore[no-untyped-def]
+    """The native extraction core (younger_graph.walk._native), or skip the module's tests locally;
+    on CI (env CI set) the core must be built: a missing one fails."""
+    try:
+        from younger_graph.walk import _native
+    except ImportError:
+        from neo4j_env import on_ci
+
+        reason = "the native extension is not built (pip install -e . with a Rust toolchain)"
+        if on_ci():
+            pytest.fail(f"{reason}; on CI it must be", pytrace=False)
+        pytest.skip(reason, allow_module_level=True)
+    return _native
+
+
 def cli_env(**extra: str) -> dict[str, str]:
     """Environment for CLI subprocesses: no colour codes, no debug switch from the caller."""
     env = {k: v for k, v in os.environ.items() if k != "YOUNGER_GRAPH_DEBUG"}

@@ -13,14 +13,14 @@ from dataclasses import dataclass
 from typing import Any
 
 import pyarrow as pa
-import pytest
+from conftest import native_core
+from younger_graph.loaders.onnx_files import extract_bytes, extract_file
+from younger_graph.loaders.results import new_row
 
-from younger_graph.extract.model_file import _row, extract_file, extract_model, parse_model
-from younger_graph.extract.onnx_graph import ExtractionError
 from younger_graph.metrics import entropy_bits
-from younger_graph.model import EDGES_SCHEMA, GRAPHS_SCHEMA, OPERATORS_SCHEMA
+from younger_graph.schema import EDGES_SCHEMA, GRAPHS_SCHEMA, OPERATORS_SCHEMA
 
-native = pytest.importorskip("younger_graph.walk._native", reason="the native extension is not built")
+native = native_core()
 
 
 @dataclass
@@ -43,149 +43,35 @@ def _from_result(result, sha256=None, num_bytes=None) -> Side:
     return Side(None, header, dict(g.graph_row), g.operators, g.edges, sha256, num_bytes)
 
 
-def python_bytes(data: bytes, name: str = "m.onnx", reference: bool = True) -> Side:
-    """What extract_file does once the file is read (model_file.py). With `reference`, the bad-input
-    decisions the native core already implements (invalid UTF-8 decoded with backslashreplace, the
-    2,000,000-node budget, recursion, empty op_type) are applied around the Python walker."""
-    row = _row(name, name, None, None)
-    try:
-        model = parse_model(data)
-    except ExtractionError as exc:
-        return Side(f"{name} {exc}", None, None, None, None)
-    if not reference:
-        return _from_result(extract_model(model, row))
-    decode_invalid_strings(model)
-    return _from_result(reference_extract_model(model, row))
-
-
-# -- the bad-input decisions, applied around the current Python walker (a test reference) ---------
-def decode_invalid_strings(message) -> None:
-    """upb hands proto2 strings that are not UTF-8 to Python as bytes; decode them the way the
-    native core does (`bytes.decode("utf-8", errors="backslashreplace")`), in place."""
-    for field, value in message.ListFields():
-        if field.type == field.TYPE_STRING:
-            if field.is_repeated:
-                for i, v in enumerate(value):
-                    if isinstance(v, bytes):
-                        value[i] = v.decode("utf-8", errors="backslashreplace")
-            elif isinstance(value, bytes):
-                setattr(message, field.name, value.decode("utf-8", errors="backslashreplace"))
-        elif field.type == field.TYPE_MESSAGE:
-            for v in value if field.is_repeated else [value]:
-                decode_invalid_strings(v)
-
-
-MAX_NODES = 2_000_000
-_GRAPH, _GRAPHS = 5, 10
-
-
-class _Recursion(Exception):
-    pass
-
-
-def expanded_count(model) -> int:
-    """Nodes once every call of a model-local function and every subgraph is expanded."""
-    functions = {(f.domain, f.name, f.overload): f for f in model.functions}
-    memo: dict[tuple[str, str, str], int] = {}
-    active: set[tuple[str, str, str]] = set()
-
-    def nodes(ns) -> int:
-        n = 0
-        for node in ns:
-            n += 1
-            for a in node.attribute:
-                if a.type == _GRAPH:
-                    n += graph(a.g)
-                elif a.type == _GRAPHS:
-                    n += sum(graph(g) for g in a.graphs)
-            key = (node.domain, node.op_type, node.overload)
-            if key in functions:
-                n += function(key)
-        return n
-
-    def function(key) -> int:
-        if key in memo:
-            return memo[key]
-        if key in active:
-            raise _Recursion
-        active.add(key)
-        memo[key] = nodes(functions[key].node)
-        active.discard(key)
-        return memo[key]
-
-    def graph(g) -> int:
-        local = {i.name for i in g.initializer} | {s.values.name for s in g.sparse_initializer}
-        inputs = 0
-        for vi in g.input:
-            if vi.name not in local:
-                local.add(vi.name)
-                inputs += 1
-        return inputs + len(g.output) + nodes(g.node)
-
-    return graph(model.graph)
-
-
-def reference_extract_model(model, row):
-    """extract_model with the budget, recursion and empty-op_type decisions."""
-    import younger_graph.extract.onnx_graph as og
-    from younger_graph.extract.model_file import _fail
-
-    if model.HasField("graph") and (model.graph.node or model.graph.input or model.graph.output):
-        try:
-            count = expanded_count(model)
-        except _Recursion:
-            count = None
-        message = None
-        if count is None:
-            message = "function calls are nested deeper than 64 levels"
-        elif count > MAX_NODES:
-            message = (
-                "has more than 2,000,000 nodes once function bodies and subgraphs are expanded (the limit per model)"
-            )
-        if message is not None:
-            row["ir_version"] = int(model.ir_version)
-            row["opsets"] = og.dumps({o.domain or "ai.onnx": int(o.version) for o in model.opset_import})
-            row["producer"] = " ".join(p for p in (model.producer_name, model.producer_version) if p)
-            return _fail(row, message)
-    original = og._Walker.add_operator
-
-    def add_operator(self, node, scope, prefix, inits):
-        if not node.op_type:
-            raise og.ExtractionError("has a node without an op_type, which ONNX does not allow")
-        return original(self, node, scope, prefix, inits)
-
-    og._Walker.add_operator = add_operator
-    try:
-        return extract_model(model, row)
-    finally:
-        og._Walker.add_operator = original
+def python_bytes(data: bytes, name: str = "m.onnx") -> Side:
+    """What extract_file does once the file is read, on the Python walker."""
+    return _from_result(extract_bytes(data, new_row(name, name), name, use_native=False))
 
 
 def python_file(path: str | os.PathLike) -> Side:
-    result = extract_file(str(path))
+    result = extract_file(str(path), use_native=False)
     return _from_result(result, result.row["content_sha256"], result.row["num_bytes"])
 
 
-def _native_side(result, sha256=None, num_bytes=None) -> Side:
+def native_bytes(data: bytes, name: str = "m.onnx") -> Side:
+    """The same through the native core, by the path extraction takes (loaders.onnx_files)."""
+    return _from_result(extract_bytes(data, new_row(name, name), name, use_native=True))
+
+
+def native_file(path: str | os.PathLike) -> Side:
+    """The native core reading the file itself (`extract_path`: sha256 overlapped with parsing)."""
+    sha, size, result = native.extract_path(str(path))
     header, error, graph, ops, edges = result
     head = None if header is None else (header["ir_version"], header["opsets"], header["producer"])
     if error is not None:
-        assert graph is None and ops is None and edges is None
-        return Side(error, head, None, None, None, sha256, num_bytes)
+        if header is not None:  # walker errors: the file's name starts them, as on the Python side
+            error = f"{os.path.basename(str(path))} {error}"
+        return Side(error, head, None, None, None, sha, size)
     row = dict(graph)
     row["op_type_entropy"] = entropy_bits(row.pop("op_type_counts"))
     row["num_models"] = 0
     assert set(row) == set(GRAPHS_SCHEMA.names), set(row) ^ set(GRAPHS_SCHEMA.names)
-    return Side(None, head, row, pa.Table.from_batches([ops]), pa.Table.from_batches([edges]), sha256, num_bytes)
-
-
-def native_bytes(data: bytes, name: str = "m.onnx") -> Side:
-    return _native_side(native.extract_bytes(data, name))
-
-
-def native_file(path: str | os.PathLike) -> Side:
-    sha, size, result = native.extract_path(str(path))
-    return _native_side(result, sha, size)
+    return Side(None, head, row, pa.Table.from_batches([ops]), pa.Table.from_batches([edges]), sha, size)
 
 
 def differences(py: Side, nat: Side) -> list[str]:

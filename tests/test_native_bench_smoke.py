@@ -8,10 +8,10 @@ import subprocess
 import sys
 
 import pytest
-from conftest import REPO_ROOT, cli_env
+from conftest import REPO_ROOT, cli_env, native_core
 
 pytestmark = pytest.mark.slow
-pytest.importorskip("younger_graph.walk._native", reason="the native extension is not built")
+native_core()
 
 
 def test_extract_native_quick(tmp_path, onnx_backend_models, sample_dir):

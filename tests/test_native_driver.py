@@ -9,11 +9,11 @@ import sys
 
 import pyarrow.parquet as pq
 import pytest
-from conftest import REPO_ROOT, cli_env
+from conftest import REPO_ROOT, cli_env, native_core
 
 from younger_graph.extract import extract
 
-pytest.importorskip("younger_graph.walk._native", reason="the native extension is not built")
+native_core()
 
 
 @pytest.mark.parametrize("threads", [1, 2])

@@ -319,7 +319,7 @@ EDGE_CASES = _edge_cases()
 @pytest.mark.parametrize("name", sorted(EDGE_CASES))
 def test_edge_cases(name):
     data = EDGE_CASES[name].SerializeToString()
-    assert_same(python_bytes(data, f"{name}.onnx", reference=False), native_bytes(data, f"{name}.onnx"), name)
+    assert_same(python_bytes(data, f"{name}.onnx"), native_bytes(data, f"{name}.onnx"), name)
 
 
 def test_nested_if_bytes_beyond_what_protobuf_builds():
@@ -327,7 +327,7 @@ def test_nested_if_bytes_beyond_what_protobuf_builds():
 
     for depth in (30, 32, 33, 80):
         data = nested_if_bytes(depth)
-        assert_same(python_bytes(data, "deep.onnx", reference=False), native_bytes(data, "deep.onnx"), str(depth))
+        assert_same(python_bytes(data, "deep.onnx"), native_bytes(data, "deep.onnx"), str(depth))
 
 
 def test_every_edge_case_written_as_a_file(tmp_path):

@@ -1,18 +1,34 @@
-"""The native extraction core (Rust, `younger_graph.walk._native`), when this installation has it.
+"""The native extraction core (Rust, `native/` → `younger_graph.walk._native`), when this installation has it.
 
-`pip install` builds it where a Rust toolchain exists; elsewhere the Python walker does all the work.
+The native core is the Python walker's twin: from a model's bytes it returns the same operator,
+edge and graph rows, the same `yg-wl-1` hashes and the same one-line error texts (the parity tests
+compare the two row for row), without parsing tensor payloads and with the GIL released. `pip
+install` builds it where a Rust toolchain exists; elsewhere the Python walker does all the work.
 `YOUNGER_GRAPH_NATIVE=0` forces the Python walker even where the native core is built.
 """
 
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from types import ModuleType
+from typing import Any
+
+import pyarrow as pa
+
+from younger_graph.graph import ExtractedGraph
+from younger_graph.metrics import entropy_bits
+
+ENV = "YOUNGER_GRAPH_NATIVE"
+
+
+def switched_off() -> bool:
+    return os.environ.get(ENV, "").strip().lower() in ("0", "false", "no", "off")
 
 
 def module() -> ModuleType | None:
     """The native extension, or None when it is not built or switched off."""
-    if os.environ.get("YOUNGER_GRAPH_NATIVE", "").strip().lower() in ("0", "false", "no", "off"):
+    if switched_off():
         return None
     try:
         from younger_graph.walk import _native  # type: ignore[attr-defined]
@@ -25,7 +41,35 @@ def describe() -> str:
     """One line for `younger-graph --version`."""
     found = module()
     if found is not None:
-        return f"native extractor: {found.version()}"
-    if os.environ.get("YOUNGER_GRAPH_NATIVE", "").strip().lower() in ("0", "false", "no", "off"):
-        return "native extractor: switched off (YOUNGER_GRAPH_NATIVE=0)"
-    return "native extractor: not built"
+        return f"native extractor: younger-graph-native {found.version()} (Rust, {found.HASH_VERSION})"
+    if switched_off():
+        return f"native extractor: switched off ({ENV}=0)"
+    return "native extractor: not built (pure-Python walker)"
+
+
+@dataclass
+class NativeResult:
+    """One model through the native core: its ONNX header fields (None when the bytes did not parse
+    as a model), the row's error (None when it extracted) and its graph."""
+
+    header: dict[str, Any] | None
+    error: str | None
+    graph: ExtractedGraph | None
+
+
+def extract_bytes(core: ModuleType, data: bytes | memoryview, label: str) -> NativeResult:
+    """`data` (a model file's bytes) through the native core. Errors read exactly as the Python
+    path writes them: every error of a file starts with its name `label` (the core prefixes read
+    and parse errors itself; walker errors, those after a successful parse, are prefixed here)."""
+    header, error, graph, operators, edges = core.extract_bytes(bytes(data) if isinstance(data, memoryview) else data,
+                                                                label or None)
+    if error is not None:
+        if header is not None and label:
+            error = f"{label} {error}"
+        return NativeResult(header, error, None)
+    row = dict(graph)
+    row["op_type_entropy"] = entropy_bits(row.pop("op_type_counts"))  # numpy's bits, not a Rust twin's
+    row["num_models"] = 0
+    return NativeResult(header, None, ExtractedGraph(row["graph_id"], row["graph_id_noattr"], row,
+                                                     pa.Table.from_batches([operators]),
+                                                     pa.Table.from_batches([edges])))
