@@ -8,9 +8,9 @@ Usage:
 Every contender is a whole process (interpreter start, imports, writing the tables), timed by wall
 clock, rounds interleaved, median kept; CPU seconds are reported too. Contenders:
 
-* native-j1 / native-j2: benchmarks/native_extract_driver.py (what `extract` does, on
-  younger_graph.walk._native with 1 or 2 Rust threads) writing the four Parquet tables;
-* python-j1: `younger-graph extract CORPUS -j 1` (the Python walker);
+* native-j1 / native-j2: `younger-graph extract CORPUS -j N` as a user runs it, on the native core
+  (younger_graph.walk._native with N Rust threads), writing the four Parquet tables;
+* python-j1: the same command with YOUNGER_GRAPH_NATIVE=0 (the Python walker);
 * touch-floor, younger: exactly as in benchmarks/extract.py.
 
 Corpora (built once under .bench/native-corpus/):
@@ -54,7 +54,6 @@ from common import (
 from extract import TOUCH_SCRIPT, YOUNGER_SCRIPT, _backend_name, backend_models, younger_python
 
 CORPUS_DIR = BENCH_DIR / "native-corpus"
-DRIVER = Path(__file__).resolve().parent / "native_extract_driver.py"
 COPIES = {"many-weights": ("weights", 2), "many-structure": ("structure", 4)}
 
 
@@ -133,7 +132,7 @@ def corpus_info(folder: Path) -> dict[str, Any]:
 
 # -- timing ------------------------------------------------------------------------------------
 def time_corpus(name: str, corpus: Path, work: Path, repeat: int, contenders: list[str]) -> dict[str, Any]:
-    env = quiet_env()
+    envs = {c: quiet_env(YOUNGER_GRAPH_NATIVE="0" if c.startswith("python-") else "1") for c in contenders}
     files = sorted(str(p) for p in corpus.rglob("*.onnx") if p.is_file())
     listing = work / f"{name}-files.txt"
     listing.write_text("\n".join(files) + "\n", encoding="utf-8")
@@ -147,10 +146,8 @@ def time_corpus(name: str, corpus: Path, work: Path, repeat: int, contenders: li
         source = str(empty_dir if empty else corpus)
         out = work / f"out-{name}-{contender}-{tag}"
         shutil.rmtree(out, ignore_errors=True)
-        if contender.startswith("native-j"):
-            return [sys.executable, str(DRIVER), source, "--out", str(out), "-j", contender[-1]], (0, 1)
-        if contender == "python-j1":
-            return [*cli_executable(), "extract", source, "--out", str(out), "-j", "1"], (0, 1)
+        if contender.startswith(("native-j", "python-j")):
+            return [*cli_executable(), "extract", source, "--out", str(out), "-j", contender[-1]], (0, 1)
         if contender == "touch-floor":
             return [sys.executable, str(work / "touch_floor.py"), str(empty_listing if empty else listing)], (0,)
         assert contender == "younger" and ypython is not None
@@ -163,7 +160,7 @@ def time_corpus(name: str, corpus: Path, work: Path, repeat: int, contenders: li
     for r in range(repeat):
         for c in contenders:  # interleaved: drifting load hits every contender alike
             cmd, ok = command(c, str(r), False)
-            wall, cpu, proc = run_timed(cmd, env=env, ok_codes=ok)
+            wall, cpu, proc = run_timed(cmd, env=envs[c], ok_codes=ok)
             runs[c].append(wall)
             cpus[c].append(cpu)
             outputs[c] = (proc.stdout.strip().splitlines() or [""])[-1][:200]
@@ -174,7 +171,7 @@ def time_corpus(name: str, corpus: Path, work: Path, repeat: int, contenders: li
     for r in range(repeat):
         for c in contenders:
             cmd, ok = command(c, f"empty{r}", True)
-            startup[c].append(run_timed(cmd, env=env, ok_codes=ok)[0])
+            startup[c].append(run_timed(cmd, env=envs[c], ok_codes=ok)[0])
     timings = {}
     for c in contenders:
         start = median(startup[c])

@@ -14,17 +14,17 @@ import os
 import stat
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import onnx
-from google.protobuf.message import DecodeError
 from younger_graph.loaders.results import ModelResult, display_path, failed, model_id_for, new_row
 
 from younger_graph.canonical import dumps
 from younger_graph.errors import ExtractionError
 from younger_graph.walk import native
 from younger_graph.walk.lean import lean_model_bytes
-from younger_graph.walk.onnx_walker import model_to_builder
+
+if TYPE_CHECKING:  # onnx costs 0.5 s to import: only the Python walker needs it, not the native path
+    import onnx
 from younger_graph.walk.text import text
 
 GENERIC_STEMS = ("model", "model_quantized", "graph", "network")
@@ -85,13 +85,14 @@ def _read_into(fh: Any, buffer: Buffer) -> bytes | memoryview:
     return view[:got] if not more else bytes(view[:got]) + more
 
 
-_PARSE_ERRORS = (DecodeError, RuntimeError, ValueError)
-
-
 def parse_model(data: bytes | memoryview, keep_tensor_data: bool = False) -> onnx.ModelProto:
     """Parse a model file's bytes. Tensor payloads are left out (lean.py) unless `keep_tensor_data`:
     extraction reads dtypes and shapes only. A file the lean path cannot vouch for, or whose lean
     bytes do not parse, is parsed whole, so errors read exactly as protobuf reports them."""
+    import onnx
+    from google.protobuf.message import DecodeError
+
+    parse_errors = (DecodeError, RuntimeError, ValueError)
     if not data:
         raise ExtractionError("is empty (0 bytes)")
     if not keep_tensor_data:
@@ -101,12 +102,12 @@ def parse_model(data: bytes | memoryview, keep_tensor_data: bool = False) -> onn
             try:
                 model.ParseFromString(lean)
                 return model
-            except _PARSE_ERRORS:
+            except parse_errors:
                 pass
     model = onnx.ModelProto()
     try:
         model.ParseFromString(data)
-    except _PARSE_ERRORS as exc:
+    except parse_errors as exc:
         if "depth" in str(exc).lower():  # protobuf stops at 100 nested messages (~32 levels of subgraphs)
             raise ExtractionError("nests subgraphs deeper than the protobuf parser allows") from None
         raise ExtractionError(f"is not a valid ONNX protobuf ({str(exc).strip() or type(exc).__name__})") from None
@@ -114,6 +115,8 @@ def parse_model(data: bytes | memoryview, keep_tensor_data: bool = False) -> onn
 
 
 def _maybe_infer_shapes(model: onnx.ModelProto) -> onnx.ModelProto:
+    import onnx
+
     try:
         return onnx.shape_inference.infer_shapes(model, strict_mode=False)
     except Exception:  # inference is best effort: declared shapes remain
@@ -125,6 +128,8 @@ def extract_model(model: onnx.ModelProto, row: dict[str, Any], infer_shapes: boo
     """Fill the row's ONNX header fields and extract the graph. `label` (a file's basename) starts
     the row's error, as it starts every other error of that file; `size_hint` is the length of the
     bytes the model was parsed from (walk.onnx_walker.model_to_builder)."""
+    from younger_graph.walk.onnx_walker import model_to_builder
+
     row["ir_version"] = int(model.ir_version)
     row["opsets"] = dumps({text(o.domain) or "ai.onnx": int(o.version) for o in model.opset_import})
     row["producer"] = " ".join(p for p in (text(model.producer_name), text(model.producer_version)) if p)
@@ -150,21 +155,36 @@ def extract_bytes(data: bytes | memoryview, row: dict[str, Any], label: str, inf
     if use_native and core is None:
         raise ExtractionError("the native extractor is not built or is switched off")
     if core is not None:
-        found = native.extract_bytes(core, data, label)
-        if found.header is not None:
-            row.update(ir_version=found.header["ir_version"], opsets=found.header["opsets"],
-                       producer=found.header["producer"])
-        if found.error is not None:
-            return failed(row, found.error)
-        assert found.graph is not None
-        row["graph_id"] = found.graph.graph_id
-        return ModelResult(row, found.graph)
+        return native_result(native.extract_bytes(core, data, label), row)
     try:
         model = parse_model(data, keep_tensor_data=infer_shapes)
     except ExtractionError as exc:
         return failed(row, f"{label} {exc}")
     release()  # the parsed model holds no reference to the bytes
     return extract_model(model, row, infer_shapes, label, len(data))
+
+
+def native_result(found: native.NativeResult, row: dict[str, Any]) -> ModelResult:
+    """What the native core found, as the models row (header fields, error) and graph."""
+    if found.header is not None:
+        row.update(ir_version=found.header["ir_version"], opsets=found.header["opsets"],
+                   producer=found.header["producer"])
+    if found.error is not None:
+        return failed(row, found.error)
+    assert found.graph is not None
+    row["graph_id"] = found.graph.graph_id
+    return ModelResult(row, found.graph)
+
+
+def native_file_result(path: str, sha256: str | None, size: int | None, result: Any,
+                       known_content: frozenset[str] = frozenset()) -> ModelResult:
+    """One file the native core read, hashed and extracted itself (`native.extract_paths`): the
+    row `extract_file` would write for it."""
+    label = os.path.basename(path) or path
+    row = new_row(path, default_name(path), sha256, size)
+    if sha256 is not None and sha256 in known_content:
+        return ModelResult(row, known=True)
+    return native_result(native.convert(result, label), row)
 
 
 @dataclass

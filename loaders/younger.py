@@ -40,7 +40,6 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from onnx import AttributeProto as AP
 from younger_graph.loaders.results import ModelResult, display_path, failed, model_id_for, new_row
 
 from younger_graph.canonical import dumps
@@ -54,6 +53,7 @@ from younger_graph.walk.attrs import (
     canonical_string,
     dtype_name,
 )
+from younger_graph.walk.attrs import AttrType as AP
 from younger_graph.walk.scopes import MAX_NESTING, SymbolTable, check_nesting, nesting_label, subgraph_scope
 
 

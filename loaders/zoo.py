@@ -30,14 +30,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-import onnx
-from onnx import external_data_helper, numpy_helper
 from younger_graph.loaders.onnx_files import extract_model
 from younger_graph.loaders.results import ModelResult, display_path, failed, model_id_for, new_row
 
 from younger_graph.errors import ExtractionError, UsageError, first_line
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # onnx (0.5 s) and torch load on use: `extract` imports this module for zoo refs
+    import onnx
     import torch
 
 __all__ = [
@@ -323,6 +322,8 @@ def _export_dynamo(spec: _Spec, path: Path, opset: int | None) -> None:
 
 def _export(spec: _Spec, opset: int | None, exporter: Exporter) -> onnx.ModelProto:
     """Export ``spec`` into a temporary directory and load it back with its weights inside."""
+    import onnx
+
     order = ("torchscript", "dynamo") if exporter == "auto" else (exporter,)
     functions = {"torchscript": _export_torchscript, "dynamo": _export_dynamo}
     errors: list[str] = []
@@ -369,6 +370,8 @@ def export_zoo_model(
 
 def _graphs(graph: onnx.GraphProto) -> Iterator[onnx.GraphProto]:
     """``graph`` and every subgraph (If/Loop/Scan bodies) nested in it."""
+    import onnx
+
     yield graph
     for node in graph.node:
         for attr in node.attribute:
@@ -387,6 +390,8 @@ def _element_count(tensor: onnx.TensorProto) -> int:
 
 
 def _raw_bytes(tensor: onnx.TensorProto) -> bytes:
+    from onnx import numpy_helper
+
     if tensor.HasField("raw_data"):
         return tensor.raw_data
     return numpy_helper.from_array(numpy_helper.to_array(tensor)).raw_data
@@ -394,6 +399,9 @@ def _raw_bytes(tensor: onnx.TensorProto) -> bytes:
 
 def _externalise(tensor: onnx.TensorProto, location: str, offset: int) -> int:
     """Point ``tensor`` at ``location[offset:]`` and drop its payload; return the payload length."""
+    import onnx
+    from onnx import external_data_helper
+
     raw = _raw_bytes(tensor)
     typed_fields = ("float_data", "int32_data", "string_data", "int64_data", "double_data", "uint64_data")
     for name in typed_fields:
@@ -413,6 +421,8 @@ def strip_weights(model: onnx.ModelProto, location: str = "weights.bin") -> onnx
     fewer than 64 elements stay inline; string tensors and already-external ones are left alone.
     ``onnx.checker.check_model`` rejects the result (it looks for ``location``): check before stripping.
     """
+    import onnx
+
     stripped = onnx.ModelProto()
     stripped.CopyFrom(model)
     offset = 0

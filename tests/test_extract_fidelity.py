@@ -634,3 +634,27 @@ def test_family_onnxruntime_dynamic_quantization(tmp_path):
     assert any(n.op_type in ("MatMulInteger", "DynamicQuantizeLinear", "DynamicQuantizeMatMul")
                for n in quantized.graph.node)
     _check_file(dst)
+
+
+def test_attribute_type_numbers_are_onnx_s() -> None:
+    """walk.attrs.AttrType spells onnx.proto's AttributeType without importing onnx (start-up)."""
+    from younger_graph.walk.attrs import AttrType
+
+    assert {t.name: t.value for t in AttrType} == dict(onnx.AttributeProto.AttributeType.items())
+
+
+def test_native_extraction_never_imports_onnx(tmp_path, sample_dir) -> None:
+    """On the native path, extraction needs no onnx import (half a second of every CLI run)."""
+    import subprocess
+    import sys
+
+    from conftest import cli_env, native_core
+
+    native_core()
+    code = ("import sys; import younger_graph as yg; "
+            f"s = yg.extract([{str(sample_dir / 'torchvision_resnet18.onnx')!r}], {str(tmp_path / 'o')!r}, workers=1); "
+            "assert s.ok == 1, s.errors; print(sorted(m for m in sys.modules if m.split('.')[0] in ('onnx', 'torch')))")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                       env=cli_env(YOUNGER_GRAPH_NATIVE="1"))
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "[]"

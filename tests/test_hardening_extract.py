@@ -404,8 +404,9 @@ def test_a_worker_killed_by_the_oom_killer_fails_its_file_and_the_batch_goes_on(
                                + [oh.make_node("Sum", [f"h{j}" for j in range(k + 1)], ["y"])], ["x"], ["y"]),
                     corpus / f"m{k:02d}.onnx")
     write_model(doubling_functions(17), corpus / "m05_greedy.onnx")  # ~400k operators: far past 400 MB
+    # Worker processes are the Python walker's parallelism (the native core runs threads in-process).
     proc = subprocess.Popen([sys.executable, "-c", _KILL_RUN, str(corpus), str(tmp_out)], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env=cli_env())
+                            stderr=subprocess.PIPE, text=True, env=cli_env(YOUNGER_GRAPH_NATIVE="0"))
     killer = RssKiller(proc.pid, limit_mb=400)
     try:
         stdout, stderr = proc.communicate(timeout=600)

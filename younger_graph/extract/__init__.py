@@ -22,13 +22,14 @@ from younger_graph.errors import StrictError
 from younger_graph.extract.pool import ordered_results
 from younger_graph.extract.prefetch import Prefetcher
 from younger_graph.extract.sources import LOOKUP_ONLY, Source, expand_sources, load_metadata, metadata_for
-from younger_graph.loaders.onnx_files import default_name, extract_file, read_and_hash
+from younger_graph.loaders.onnx_files import default_name, extract_file, native_file_result, read_and_hash
 from younger_graph.loaders.results import ModelResult, display_path, failed, model_id_for, new_row
 from younger_graph.loaders.younger import extract_instance
 from younger_graph.loaders.zoo import extract_zoo
 from younger_graph.names import metadata_columns
 from younger_graph.schema import SCHEMAS
 from younger_graph.tables import TableDir, concat_or_empty, models_from_rows
+from younger_graph.walk import native
 
 FLUSH_MODELS = 256
 FLUSH_ROWS = 1_000_000
@@ -103,6 +104,11 @@ def _run_one(source: Source) -> ModelResult:
 
 def _results(tasks: list[Source], workers: int, known_content: frozenset[str],
              infer_shapes: bool) -> Iterator[ModelResult]:
+    core = None if infer_shapes else native.module()
+    if core is not None:  # threads over the native core: it releases the GIL, no process start-up
+        _init_worker(known_content, infer_shapes)
+        yield from _run_native(core, tasks, workers, known_content)
+        return
     if workers <= 1 or len(tasks) <= 1:
         _init_worker(known_content, infer_shapes)
         yield from _run_in_process(tasks)
@@ -160,6 +166,30 @@ def _run_in_process(tasks: list[Source]) -> Iterator[ModelResult]:
                 yield extract_file(source.ref, _WORKER["known_content"], _WORKER["infer_shapes"], read=next(reads))
             else:
                 yield _run_one(source)
+
+
+def _native_path(source: Source) -> bool:
+    """A file the native core can open itself (a path that is valid UTF-8; others take the Python way)."""
+    if source.kind != "file":
+        return False
+    try:
+        source.ref.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _run_native(core: Any, tasks: list[Source], threads: int, known_content: frozenset[str]) -> Iterator[ModelResult]:
+    """Files through the native core on `threads` Rust threads (read, sha256 and extraction a few
+    files ahead, in source order); zoo refs, Younger instances and odd paths in this process."""
+    files = [s.ref for s in tasks if _native_path(s)]
+    found = native.extract_paths(core, files, threads) if files else iter(())
+    for source in tasks:
+        if _native_path(source):
+            sha, size, result = next(found)
+            yield native_file_result(source.ref, sha, size, result, known_content)
+        else:
+            yield _run_one(source)
 
 
 class _Batch:

@@ -12,22 +12,52 @@ import hashlib
 import json
 import math
 from collections.abc import Callable
-from typing import Any
+from enum import IntEnum
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from onnx import AttributeProto, SparseTensorProto, TensorProto, TypeProto
+
+if TYPE_CHECKING:  # onnx (0.5 s to import) is needed by the Python walker only, not by the native path
+    from onnx import AttributeProto, SparseTensorProto, TensorProto, TypeProto
 
 from younger_graph.walk.text import decode, text
 
 MAX_STRING_CHARS = 256
 MAX_LIST_ITEMS = 1024
 
-_DTYPE_NAMES = {v: k.lower() for k, v in TensorProto.DataType.items()}
+
+
+class AttrType(IntEnum):
+    """onnx.proto's AttrType.AttributeType numbers (part of the file format; a test pins them)."""
+
+    UNDEFINED = 0
+    FLOAT = 1
+    INT = 2
+    STRING = 3
+    TENSOR = 4
+    GRAPH = 5
+    FLOATS = 6
+    INTS = 7
+    STRINGS = 8
+    TENSORS = 9
+    GRAPHS = 10
+    SPARSE_TENSOR = 11
+    SPARSE_TENSORS = 12
+    TYPE_PROTO = 13
+    TYPE_PROTOS = 14
+
+
+@lru_cache(maxsize=1)
+def _dtype_names() -> dict[int, str]:
+    from onnx import TensorProto
+
+    return {v: k.lower() for k, v in TensorProto.DataType.items()}
 
 
 def dtype_name(elem_type: int) -> str:
     """ONNX element type number → lower-case name (`float`, `int64`, ...); unknown → `type<N>`."""
-    return _DTYPE_NAMES.get(elem_type, f"type{elem_type}")
+    return _dtype_names().get(elem_type, f"type{elem_type}")
 
 
 def canonical_float(value: float) -> float | str:
@@ -81,38 +111,38 @@ def attribute_value(attr: AttributeProto, graph_ref: GraphRef) -> Any:
     if attr.ref_attr_name:  # inside a FunctionProto: value comes from the call site
         return {"ref": text(attr.ref_attr_name)}
     t = attr.type
-    if t == AttributeProto.INT:
+    if t == AttrType.INT:
         return attr.i
-    if t == AttributeProto.FLOAT:
+    if t == AttrType.FLOAT:
         return canonical_float(attr.f)
-    if t == AttributeProto.STRING:
+    if t == AttrType.STRING:
         return canonical_string(attr.s)
-    if t == AttributeProto.INTS:
+    if t == AttrType.INTS:
         return bounded_list(list(attr.ints))
-    if t == AttributeProto.FLOATS:
+    if t == AttrType.FLOATS:
         floats = list(attr.floats)
         if len(floats) <= MAX_LIST_ITEMS:
             return [canonical_float(f) for f in floats]
         bounded = bounded_list(floats)  # digest over the raw values (fast); the shown prefix canonical
         bounded["truncated"] = [canonical_float(f) for f in bounded["truncated"]]  # and valid JSON (no NaN)
         return bounded
-    if t == AttributeProto.STRINGS:
+    if t == AttrType.STRINGS:
         return bounded_list([canonical_string(s) for s in attr.strings])
-    if t == AttributeProto.TENSOR:
+    if t == AttrType.TENSOR:
         return {"tensor": tensor_summary(attr.t)}
-    if t == AttributeProto.TENSORS:
+    if t == AttrType.TENSORS:
         return bounded_list([{"tensor": tensor_summary(x)} for x in attr.tensors])
-    if t == AttributeProto.SPARSE_TENSOR:
+    if t == AttrType.SPARSE_TENSOR:
         return {"tensor": sparse_summary(attr.sparse_tensor)}
-    if t == AttributeProto.SPARSE_TENSORS:
+    if t == AttrType.SPARSE_TENSORS:
         return bounded_list([{"tensor": sparse_summary(x)} for x in attr.sparse_tensors])
-    if t == AttributeProto.GRAPH:
+    if t == AttrType.GRAPH:
         return {"graph": graph_ref(text(attr.name), None)}
-    if t == AttributeProto.GRAPHS:
+    if t == AttrType.GRAPHS:
         return [{"graph": graph_ref(text(attr.name), k)} for k in range(len(attr.graphs))]
-    if t == AttributeProto.TYPE_PROTO:
+    if t == AttrType.TYPE_PROTO:
         return {"type": type_summary(attr.tp)}
-    if t == AttributeProto.TYPE_PROTOS:
+    if t == AttrType.TYPE_PROTOS:
         return [{"type": type_summary(x)} for x in attr.type_protos]
     return {"unknown_attribute_type": int(t)}
 

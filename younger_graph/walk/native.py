@@ -10,6 +10,7 @@ install` builds it where a Rust toolchain exists; elsewhere the Python walker do
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
@@ -59,10 +60,20 @@ class NativeResult:
 
 def extract_bytes(core: ModuleType, data: bytes | memoryview, label: str) -> NativeResult:
     """`data` (a model file's bytes) through the native core. Errors read exactly as the Python
-    path writes them: every error of a file starts with its name `label` (the core prefixes read
-    and parse errors itself; walker errors, those after a successful parse, are prefixed here)."""
-    header, error, graph, operators, edges = core.extract_bytes(bytes(data) if isinstance(data, memoryview) else data,
-                                                                label or None)
+    path writes them: every error of a file starts with its name `label`."""
+    return convert(core.extract_bytes(bytes(data) if isinstance(data, memoryview) else data, label or None), label)
+
+
+def extract_paths(core: ModuleType, paths: list[str], threads: int) -> Iterator[tuple[str | None, int | None, Any]]:
+    """(content sha256, size, raw result) per path, in order: the core reads, hashes and extracts
+    the files on `threads` Rust threads, a few files ahead of the consumer (GIL released)."""
+    return core.extract_paths(paths, threads=max(1, threads))
+
+
+def convert(result: Any, label: str) -> NativeResult:
+    """A raw result of the core → header, error, graph. The core prefixes read and parse errors
+    with the file's name; walker errors (those after a successful parse) are prefixed here."""
+    header, error, graph, operators, edges = result
     if error is not None:
         if header is not None and label:
             error = f"{label} {error}"
