@@ -45,6 +45,7 @@ _EXPORTS: dict[str, tuple[str, str | None]] = {
     "run_demo": ("younger_graph.demo", "run_demo"),
     "to_onnx": ("younger_graph.generation.to_onnx", "to_onnx"),
     "export_onnx": ("younger_graph.generation.to_onnx", "export_onnx"),
+    "check_generated": ("younger_graph.generation.check", "check_generated"),
     **{name: ("younger_graph.errors", name) for name in (
         "YoungerGraphError", "UsageError", "ExtractionError", "ModelError", "StrictError", "QueryLibraryError",
         "StoreError", "StoreErrorKind", "QueryError", "ExportError", "StatsError")},

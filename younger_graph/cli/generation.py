@@ -60,3 +60,55 @@ def to_onnx(
 
 
 mirrors("to-onnx", "yg.export_onnx")
+
+
+@app.command("check-generated")
+def check_generated(
+    samples: Annotated[Path, typer.Argument(help="A dense.npz (layout of export dense, vocab.json beside it) or a "
+                                                 "folder of .onnx / .json edge-list samples.", show_default=False)],
+    db: DbOption = None,
+    reference: Annotated[str, typer.Option("--reference", help="all: every store graph of at most N nodes | train: "
+                                           "the training split of splits.json (beside the samples or --splits).")]
+    = "all",
+    splits: Annotated[Path | None, typer.Option("--splits", help="The splits.json naming the training graphs "
+                                                "(--reference train).")] = None,
+    details: Annotated[bool, typer.Option("--details", help="Add per-sample validity, reasons and view hashes.")]
+    = False,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the MMD subsamples and reference halves.")] = 1234,
+    max_graphs: Annotated[int, typer.Option("--max-graphs", help="Graphs per side in MMD, at most (a seeded "
+                                            "subsample).")] = 1000,
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Also write the JSON document to this file.")]
+    = None,
+    fmt: Annotated[str, typer.Option("--format", "-f", help="table | json")] = "table",
+    username: UserOption = None,
+    password: PasswordOption = None,
+) -> None:
+    """Validity, uniqueness, novelty and MMD (degree, clustering, spectral, operator types, depth/width) of
+    generated architectures against the store's graphs."""
+    import younger_graph as yg
+    from younger_graph.generation.check import dumps, render_table
+
+    check_choice("--format", fmt, SUMMARY_FORMATS)
+    with open_store(db, False, username, password) as store, stage_progress() as on_progress:
+        doc = yg.check_generated(store, samples, reference=reference, splits=splits, details=details, seed=seed,
+                                 max_graphs=max_graphs, on_progress=on_progress)
+    if out is not None:
+        from younger_graph import atomic
+
+        atomic.write_text(out, dumps(doc))
+    if fmt == "json":
+        write_stdout(dumps(doc))
+        return
+    from rich.table import Table
+
+    table = Table(show_header=False, box=None)
+    for name, value in render_table(doc):
+        table.add_row(name, value)
+    console.print(table)
+    if details:
+        for entry in doc["details"]:
+            if not entry["valid"]:
+                console.print(f"{entry['sample']}: " + "; ".join(entry["reasons"]), highlight=False, markup=False)
+
+
+mirrors("check-generated", "yg.check_generated")
