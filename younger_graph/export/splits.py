@@ -13,8 +13,9 @@
   node count, ties by key), val in between.
 
 Grouped splits are deterministic in the seed: groups are taken largest first (equal sizes in an
-order permuted by the seed) and each goes to the split furthest below its target share, so the
-ratios come out as close as whole groups allow.
+order permuted by the seed) and each goes to the split furthest below its target share, relative to
+that share: every split with a positive ratio gets a group while groups remain, and the ratios come
+out as close as whole groups allow.
 
 Stage 1 of an export (store open) reads the keys (`read_keys`); stage 2 assigns splits from them
 (`split_items`) or from a frozen `--splits FILE` (`Frozen`), so `processed/` stays a pure function of
@@ -212,7 +213,8 @@ def _cut(order: list[int], ratios: Sequence[float]) -> np.ndarray:
 
 def grouped_labels(groups: Sequence[str], ratios: Sequence[float], seed: int) -> np.ndarray:
     """Whole groups to one side: largest first (ties in a seed-permuted order), each to the split
-    furthest below its target share (ties: train, val, test)."""
+    furthest below its target share relative to that share (ties: train, val, test), so every split
+    with a positive ratio gets a group while groups remain."""
     sizes = Counter(groups)
     names = sorted(sizes)
     permuted = np.random.Generator(np.random.PCG64(seed)).permutation(len(names))
@@ -221,8 +223,9 @@ def grouped_labels(groups: Sequence[str], ratios: Sequence[float], seed: int) ->
     filled = np.zeros(3)
     label_of: dict[str, int] = {}
     for name in sorted(names, key=lambda g: (-sizes[g], tie[g])):
-        deficit = share - filled
-        best = int(np.argmax(np.where(np.asarray(ratios) > 0, deficit, -np.inf)))
+        # relative shortfall: an empty split (shortfall 1) is served before a half-full one
+        shortfall = np.where(share > 0, (share - filled) / np.where(share > 0, share, 1.0), -np.inf)
+        best = int(np.argmax(shortfall))
         label_of[name] = best
         filled[best] += sizes[name]
     return np.asarray([label_of[g] for g in groups], dtype=np.int64)

@@ -54,7 +54,7 @@ def read_vocab(path: Path) -> dict[str, Any]:
     try:
         vocab = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise UsageError(f"no vocab.json beside {path.parent}: the samples' vocabulary is needed") from None
+        raise UsageError(f"no {path}: the samples' vocabulary (vocab.json of the export) is needed") from None
     except (OSError, ValueError) as exc:
         raise UsageError(f"{path} is not a vocabulary ({first_line(exc)})") from None
     if not isinstance(vocab, dict) or vocab.get("format") != VOCAB_FORMAT or not isinstance(vocab.get("tokens"), list):
