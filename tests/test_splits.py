@@ -248,3 +248,32 @@ def test_bad_rules_and_frozen_files_are_one_line_errors(corpus, tmp_path):
         done = _cli("export", "dense", "--db", str(db), "--out", str(tmp_path / "cli"), *args)
         lines = [line for line in done.stderr.splitlines() if line.strip()]
         assert done.returncode == 2 and len(lines) == 1 and words in lines[0], done.stderr
+
+
+@pytest.mark.neo4j
+def test_neo4j_gives_the_same_splits_files_and_check(corpus, tmp_path):
+    """Splits (metadata read whole through read_graph_models), to-onnx (read_flow_types) and
+    check-generated on Neo4j equal the embedded store's."""
+    from neo4j_env import loaded_store
+
+    db, tables = corpus
+    outputs = {}
+    gen = loaded_store(tables)
+    neo = next(gen)
+    try:
+        with open_store(db) as embedded:
+            for name, store in (("embedded", embedded), ("neo4j", neo)):
+                out = tmp_path / name
+                yg.export_dense(store, out / "dense", yg.DenseOptions(max_nodes=50, split_by="dataset"))
+                summary = yg.export_onnx(store, out / "onnx")
+                doc = yg.check_generated(store, out / "dense" / "dense.npz", details=True)
+                outputs[name] = (_sides(out / "dense" / "splits.json"),
+                                 sorted((r.graph_id, r.exact, r.checker) for r in summary.graphs),
+                                 {k: v for k, v in doc.items() if k != "samples"})
+    finally:
+        next(gen, None)
+    assert outputs["embedded"] == outputs["neo4j"]
+    assert all(exact and checker == "ok" for _, exact, checker in outputs["neo4j"][1])
+    for gid in outputs["neo4j"][1]:
+        a = (tmp_path / "embedded" / "onnx" / f"{gid[0]}.onnx").read_bytes()
+        assert a == (tmp_path / "neo4j" / "onnx" / f"{gid[0]}.onnx").read_bytes()
