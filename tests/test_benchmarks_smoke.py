@@ -101,3 +101,13 @@ def test_load_quick(tmp_path: Path, sample_dir: Path) -> None:
     assert result["neo4j"]["status"] in ("ok", "skipped", "failed")
     if result["neo4j"]["status"] == "ok":
         assert {"batched", "naive"} <= set(result["neo4j"])
+
+
+def test_generation_quick(tmp_path: Path, sample_dir: Path) -> None:
+    json_path = tmp_path / "generation.json"
+    _run("generation.py", "--quick", "--json", str(json_path), timeout=300)
+    result = _result(json_path)
+    assert {"benchmark", "machine", "corpus", "timings", "ratios", "targets", "round_trip"} <= set(result)
+    assert {"extract", "to-onnx", "to-onnx-no-check", "export-dense", "check-generated"} <= set(result["timings"])
+    assert result["round_trip"]["graphs"] == result["corpus"]["graphs"] > 0
+    assert set(result["ratios"]) >= {"to_onnx_over_extract", "check_over_dense_export"}

@@ -41,9 +41,15 @@ def schema(op_type: str, domain: str, version: int) -> Any | None:
 
 def attribute_type(s: Any | None, name: str) -> int | None:
     """The AttributeProto type number a schema declares for an attribute (None when unknown)."""
-    if s is None or name not in s.attributes:
+    if s is None:
         return None
-    return int(s.attributes[name].type)
+    return _attribute_types(s.name, s.domain, s.since_version).get(name)
+
+
+@lru_cache(maxsize=20_000)
+def _attribute_types(op_type: str, domain: str, since: int) -> dict[str, int]:
+    # `OpSchema.attributes` builds a new dict on every access: once per schema here.
+    return {k: int(v.type) for k, v in defs.get_schema(op_type, since, domain).attributes.items()}
 
 
 def is_standard(domain: str) -> bool:

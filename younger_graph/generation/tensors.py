@@ -15,6 +15,7 @@ dtype and dims, which is all the architecture hash reads:
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -40,15 +41,21 @@ def dtype_value(name: str | None, default: int = TensorProto.FLOAT) -> int:
 
 def element_bytes(dtype: int, count: int) -> int:
     """Bytes of `count` packed elements of an ONNX dtype (sub-byte types packed, as ONNX stores them)."""
+    bits = _element_bits(dtype)
+    return math.ceil(count * bits / 8)
+
+
+@lru_cache(maxsize=64)
+def _element_bits(dtype: int) -> int:
     name = TensorProto.DataType.Name(dtype).lower() if dtype in TensorProto.DataType.values() else ""
     if name in _SUB_BYTE_BITS:
-        return math.ceil(count * _SUB_BYTE_BITS[name] / 8)
+        return _SUB_BYTE_BITS[name]
     try:
         from onnx.helper import tensor_dtype_to_np_dtype
 
-        return count * int(np.dtype(tensor_dtype_to_np_dtype(dtype)).itemsize)
+        return 8 * int(np.dtype(tensor_dtype_to_np_dtype(dtype)).itemsize)
     except (KeyError, TypeError, ValueError):
-        return count
+        return 8
 
 
 class Placeholders:
@@ -68,7 +75,7 @@ class Placeholders:
         count = math.prod(dims) if dims else 1
         if t.data_type == TensorProto.STRING:
             t.string_data.extend([b""] * count)
-        elif count < INLINE_MAX_ELEMENTS or count <= 0:
+        elif count < INLINE_MAX_ELEMENTS:
             t.raw_data = bytes(element_bytes(t.data_type, count))
         else:
             length = element_bytes(t.data_type, count)

@@ -37,6 +37,7 @@ import json
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -124,6 +125,7 @@ def weight_fed_operators(graphs: Sequence[ViewGraph]) -> set[tuple[str, str]]:
     return out
 
 
+@lru_cache(maxsize=16)
 def _latest(key: str) -> int | None:
     from onnx import defs
 
