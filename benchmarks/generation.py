@@ -58,8 +58,9 @@ def main() -> None:
     args = parser.parse_args()
     repeat = 1 if args.quick else max(1, args.repeat)
 
-    import younger_graph as yg
     from younger_graph.loaders.onnx_files import extract_file
+
+    import younger_graph as yg
     from younger_graph.store import open_store
 
     files = sorted(SAMPLE_DIR.glob("*.onnx"))
