@@ -29,10 +29,10 @@ ViewOption = Annotated[str, typer.Option("--view", help="exact (every attribute,
 
 @app.command("to-onnx")
 def to_onnx(
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for <graph_id>.onnx (+ .weights) and "
+                                                           "to-onnx.json.")],
     graph_ids: Annotated[list[str] | None, typer.Argument(help="Graphs to rebuild (default: every graph).",
                                                           show_default=False)] = None,
-    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for <graph_id>.onnx (+ .weights) and "
-                                                           "to-onnx.json.")] = Path("onnx-out"),
     view: ViewOption = "exact",
     no_check: Annotated[bool, typer.Option("--no-check", help="Skip onnx.checker (the re-hash check always "
                                                               "runs).")] = False,

@@ -193,7 +193,7 @@ class _Rebuilder:
         variants: dict[tuple[str, str], list[tuple[Any, ...]]] = defaultdict(list)
         out = {}
         for call, scope in sorted(self.function_scope.items()):
-            inside = [j for j in range(len(g.kind)) if g.scope[j] == scope or g.scope[j].startswith(scope + "/")]
+            inside = sorted(self._subtree(scope))
             body = tuple((g.op_type[j], g.domain[j], canonical_attrs(g.attrs[j]), g.initializers[j]) for j in inside)
             seen = variants[(g.domain[call], g.op_type[call])]
             if body not in seen:
@@ -241,6 +241,16 @@ class _Rebuilder:
                     out.append(k)
                     if self.g.kind[k] == KIND_OPERATOR:
                         stack.append(k)
+        return out
+
+    def _subtree(self, scope: str) -> list[int]:
+        """Every node of a scope and of the bodies nested in it, at any depth."""
+        out: list[int] = []
+        stack = [scope]
+        while stack:
+            for k in self.members.get(stack.pop(), []):
+                out.append(k)
+                stack.extend(self.bodies.get(k, ()))
         return out
 
     def enclosing_function(self, scope: str) -> str | None:
