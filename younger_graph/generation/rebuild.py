@@ -18,8 +18,10 @@ stored `graph_id` (docs/generation.md states the rules; tests check them on ever
 - opset imports and the IR version come from the graph's first model row (by model_id).
 
 What cannot come back is reported per graph (`Rebuilt.problems`): attributes stored cut or
-truncated, and function outputs (a body's outputs are not stored: the last unconsumed outputs of
-its nodes are used, which does not change the hash).
+truncated, initializers without a stored dtype or shape, required inputs with neither a flow nor an
+initializer (sources such as Younger releases lose some). Function outputs are not stored (a body
+has no flow out of it): the last unconsumed outputs of its nodes are used, which does not change
+the hash.
 """
 
 from __future__ import annotations
@@ -294,6 +296,9 @@ class _Rebuilder:
                     return f"x{k}"
             self.problems.append(f"operator {consumer} reads an initializer its function call does not pass")
         name = f"w{consumer}_{slot}"
+        if summary.get("dtype") is None or summary.get("shape") is None:
+            self.problems.append(f"operator {consumer}: the initializer at slot {slot} has no stored dtype or shape "
+                                 "(its source did not keep them)")
         if summary.get("sparse"):
             self.graph_inits[-1].append(self.tensors.sparse(name, summary))
         else:
@@ -318,10 +323,11 @@ class _Rebuilder:
         return int(max(self.max_out[i] + 1, declared, 1))
 
     def schema(self, i: int) -> Any | None:
+        """The operator's schema at the model's opset (the opset this rebuild imports, i.e. ONNX's latest
+        for the default domain when the source recorded none)."""
         g = self.g
-        version = self.opsets.get(schemas.opset_key(g.domain[i]))
-        if version is None:
-            return None
+        key = schemas.opset_key(g.domain[i])
+        version = self.opsets.get(key, _default_version(key))
         return schemas.schema(g.op_type[i], g.domain[i], version)
 
     def node(self, i: int) -> NodeProto:
@@ -340,6 +346,10 @@ class _Rebuilder:
                 n.input.append("")
         n.output.extend(tensor_name(i, s) for s in range(self.num_outputs(i)))
         s = self.schema(i)
+        missing = [k for k in range(s.min_input if s is not None else 0) if k >= count or not n.input[k]]
+        if missing:
+            self.problems.append(f"operator {i} ({g.op_type[i]}): required input {missing[0]} has no stored producer "
+                                 "or initializer (lost by its source): the model cannot pass onnx.checker")
         for name, value in sorted(self.attrs(i).items()):
             if isinstance(value, dict) and "ref" in value and self.function_refs:
                 self.function_refs[-1].add(str(value["ref"]))
