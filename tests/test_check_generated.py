@@ -89,6 +89,16 @@ def test_the_stores_own_dense_export_is_valid_unique_and_not_novel(db, dense):
         assert doc["mmd"][name]["baseline"] is not None
 
 
+def test_the_attrs_view_export_is_valid_too(db, tmp_path):
+    """Tokens with attributes: Constant values and other tensors become inline placeholders."""
+    with open_store(db) as store:
+        yg.export_dense(store, tmp_path, yg.DenseOptions(view="attrs"))
+    doc = _check(db, tmp_path / "dense.npz")
+    assert doc["samples"]["view"] == "attrs"
+    assert doc["validity"] >= 0.95, doc["reasons"]
+    assert doc["novelty"] <= 0.01 and doc["uniqueness"] >= 0.99
+
+
 def test_random_dags_over_the_same_vocabulary_are_invalid(db, dense, tmp_path):
     samples = _random_dags(dense, tmp_path / "random", copies=3, seed=7)
     doc = _check(db, samples)

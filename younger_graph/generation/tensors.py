@@ -59,9 +59,13 @@ def _element_bits(dtype: int) -> int:
 
 
 class Placeholders:
-    """Makes placeholder tensors for one model and lays out its weights file."""
+    """Makes placeholder tensors for one model and lays out its weights file. Without a `location`
+    (a model only checked, never saved) every tensor is inline, and one of more than `MEMORY_ELEMENTS`
+    elements is replaced by an empty one of its dtype."""
 
-    def __init__(self, location: str) -> None:
+    MEMORY_ELEMENTS = 1 << 20
+
+    def __init__(self, location: str | None) -> None:
         self.location = location
         self.offset = 0  # bytes of the weights file so far
 
@@ -71,11 +75,13 @@ class Placeholders:
         t.name = name
         t.data_type = dtype_value(summary.get("dtype"))
         dims = [int(d) for d in summary.get("shape") or []]
-        t.dims.extend(dims)
         count = math.prod(dims) if dims else 1
+        if self.location is None and count > self.MEMORY_ELEMENTS:
+            dims, count = [0], 0
+        t.dims.extend(dims)
         if t.data_type == TensorProto.STRING:
             t.string_data.extend([b""] * count)
-        elif count < INLINE_MAX_ELEMENTS:
+        elif count < INLINE_MAX_ELEMENTS or self.location is None:
             t.raw_data = bytes(element_bytes(t.data_type, count))
         else:
             length = element_bytes(t.data_type, count)

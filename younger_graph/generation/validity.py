@@ -28,7 +28,7 @@ required inputs; it declares `max(min_output, 1)` outputs and every consumer rea
 are float graph inputs without dims, outputs name their producer's tensor; attributes come from an
 attrs token, and the schema's required attributes missing from it get a neutral value (INT 1, FLOAT
 0, STRING "", lists of one of these, a scalar zero tensor, and for GRAPH a one-node body passing a
-value through).
+value through); tensor values are inline zeros (tensors.Placeholders without a weights file).
 """
 
 from __future__ import annotations
@@ -275,7 +275,7 @@ def to_model(g: ViewGraph, opsets: dict[str, int]) -> ModelProto:
     for s, d in sorted(zip(g.src.tolist(), g.dst.tolist())):
         preds[d].append(s)
     parsed = [split_token(t) for t in g.tokens]
-    placeholders = Placeholders("unused.weights")
+    placeholders = Placeholders(None)  # inline: the model is checked in memory, never saved
     inputs, outputs, nodes, inits = [], [], [], []
     for i, (op, domain, attrs) in enumerate(parsed):
         if op == INPUT:
