@@ -85,8 +85,8 @@ def _reference_graphs(store: Store, found: Samples, reference: str, splits: str 
     graphs = select_graphs(store, Selection())
     graphs = graphs[(graphs["num_nodes"] > 0) & (graphs["num_nodes"] <= max(found.max_nodes, 1))]
     if reference == "train":
-        path = Path(splits) if splits else Path(found.path).parent / "splits.json" if found.kind == "dense.npz" \
-            else Path(found.path) / "splits.json"
+        beside = Path(found.path).parent if found.kind == "dense.npz" else Path(found.path)
+        path = Path(splits) if splits else beside / "splits.json"
         if not path.exists():
             raise UsageError(f"--reference train needs a splits.json ({path} does not exist; pass --splits FILE)")
         frozen = Frozen.load(path)
