@@ -109,3 +109,13 @@ def test_walk_quick(tmp_path: Path) -> None:
     result = _result(out)
     assert {"benchmark", "machine", "timings", "ratios", "targets", "missed"} <= set(result)
     assert result["benchmark"] == "walk" and result["models"] >= 5
+
+
+def test_generation_quick(tmp_path: Path, sample_dir: Path) -> None:
+    json_path = tmp_path / "generation.json"
+    _run("generation.py", "--quick", "--json", str(json_path), timeout=300)
+    result = _result(json_path)
+    assert {"benchmark", "machine", "corpus", "timings", "ratios", "targets", "round_trip"} <= set(result)
+    assert {"extract", "to-onnx", "to-onnx-no-check", "export-dense", "check-generated"} <= set(result["timings"])
+    assert result["round_trip"]["graphs"] == result["corpus"]["graphs"] > 0
+    assert set(result["ratios"]) >= {"to_onnx_over_extract", "check_over_dense_export"}

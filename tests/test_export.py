@@ -536,7 +536,7 @@ def test_export_modules_import_without_torch(db: Path, tmp_path: Path) -> None:
         "from younger_graph.export.dense import export_dense\n"
         "from younger_graph.store import open_store\n"
         f"with open_store({str(db)!r}) as s: meta = export_dense(s, {str(tmp_path / 'd')!r})\n"
-        "assert meta['files'] == ['dense.npz', 'vocab.json', 'meta.json'], meta['files']\n"
+        "assert meta['files'] == ['dense.npz', 'vocab.json', 'splits.json', 'meta.json'], meta['files']\n"
         "try:\n    import younger_graph.datasets\nexcept ImportError as e:\n    assert 'younger-graph[pyg]' in str(e)\n"
         "else:\n    raise SystemExit('imported without torch_geometric')\n"
     )

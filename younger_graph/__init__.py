@@ -43,6 +43,9 @@ _EXPORTS: dict[str, tuple[str, str | None]] = {
     "export_dense": ("younger_graph.export.dense", "export_dense"),
     "annotate": ("younger_graph.export.annotate", "annotate"),
     "run_demo": ("younger_graph.demo", "run_demo"),
+    "to_onnx": ("younger_graph.generation.to_onnx", "to_onnx"),
+    "export_onnx": ("younger_graph.generation.to_onnx", "export_onnx"),
+    "check_generated": ("younger_graph.generation.check", "check_generated"),
     **{name: ("younger_graph.errors", name) for name in (
         "YoungerGraphError", "UsageError", "ExtractionError", "ModelError", "StrictError", "QueryLibraryError",
         "StoreError", "StoreErrorKind", "QueryError", "ExportError", "StatsError")},

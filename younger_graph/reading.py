@@ -7,6 +7,8 @@
 3. `read_batch`: per batch, the named queries `read_operators` and `read_flows`
    (cypher/internal/), returned sorted (graph_id, idx) and (graph_id, src, dst, src_slot, dst_slot)
    so that every backend gives identical rows; `read_communities` likewise for stored communities;
+   `read_flow_types` (flows with their declared dtype and shape), `read_graph_models` (each graph's
+   Model nodes, whole) and `read_graph_keys` (graph_id_noattr, num_nodes) for to-onnx and splits;
 4. `community_incidence` / `boundary_nodes`: which flows touch each community of a graph and which
    operators outside it they reach (the boundary), one computation for `communities` (hashes) and
    for the operator-prediction export (items).
@@ -32,7 +34,7 @@ from younger_graph.store.base import Store
 
 __all__ = [
     "OPERATOR_COLUMNS", "Selection", "batches", "boundary_nodes", "community_incidence", "graphs_with_communities",
-    "read_batch", "read_communities", "select_graphs",
+    "read_batch", "read_communities", "read_flow_types", "read_graph_keys", "read_graph_models", "select_graphs",
 ]
 
 ID_CHUNK = 10_000  # graph ids bound to one statement, at most
@@ -44,6 +46,8 @@ WHERE_HELP = "a condition on g (the Graph), e.g. 'g.num_operators < 5000'"
 OPERATOR_COLUMNS = {"graph_id": "str", "idx": "int", "uid": "any", "kind": "str", "op_type": "str",
                     "domain": "str", "scope": "str", "attrs": "str", "initializers": "str"}
 FLOW_COLUMNS = {"graph_id": "str", "src": "int", "dst": "int", "src_slot": "int", "dst_slot": "int"}
+FLOW_TYPE_COLUMNS = {**FLOW_COLUMNS, "dtype": "any", "shape": "any"}
+KEY_COLUMNS = {"graph_id": "str", "graph_id_noattr": "str", "num_nodes": "int"}
 COMMUNITY_COLUMNS = {"graph_id": "str", "k": "int", "community_id": "str", "hash": "str", "hash_noattr": "str",
                      "idx": "int"}
 
@@ -148,6 +152,34 @@ def read_batch(store: Store, ids: list[str]) -> tuple[pd.DataFrame, pd.DataFrame
     ops = ops.sort_values(["graph_id", "idx"], kind="stable").reset_index(drop=True)
     flows = flows.sort_values(["graph_id", "src", "dst", "src_slot", "dst_slot"], kind="stable").reset_index(drop=True)
     return ops, flows
+
+
+def read_flow_types(store: Store, ids: list[str]) -> pd.DataFrame:
+    """The flows of these graphs with their tensors' declared dtype and shape (None when undeclared),
+    sorted like read_batch's flows."""
+    flows = typed(store.query("read_flow_types", ids=ids), FLOW_TYPE_COLUMNS)
+    for column in ("dtype", "shape"):
+        flows[column] = flows[column].astype(object).where(flows[column].notna(), None)
+    return flows.sort_values(["graph_id", "src", "dst", "src_slot", "dst_slot"], kind="stable").reset_index(drop=True)
+
+
+def read_graph_models(store: Store, ids: list[str]) -> dict[str, list[dict[str, Any]]]:
+    """graph_id → its Model nodes as property dicts (every stored property), sorted by model_id."""
+    df = store.query("read_graph_models", ids=ids)
+    out: dict[str, list[dict[str, Any]]] = {}
+    if not len(df):
+        return out
+    rows = sorted(zip(df["graph_id"], df["model_id"].astype(str), df["model"]), key=lambda r: (str(r[0]), r[1]))
+    for gid, _mid, model in rows:
+        props = {k: v for k, v in dict(model).items() if not str(k).startswith("_")}  # LadybugDB's _ID, _LABEL
+        out.setdefault(str(gid), []).append(props)
+    return out
+
+
+def read_graph_keys(store: Store, ids: list[str]) -> pd.DataFrame:
+    """graph_id, graph_id_noattr, num_nodes of these graphs, sorted by graph_id."""
+    df = typed(store.query("read_graph_keys", ids=ids), KEY_COLUMNS)
+    return df.sort_values("graph_id", kind="stable").reset_index(drop=True)
 
 
 def read_communities(store: Store, ids: list[str], method: str) -> tuple[pd.DataFrame, pd.DataFrame]:

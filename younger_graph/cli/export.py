@@ -39,6 +39,14 @@ VocabOption = Annotated[str, typer.Option("--vocab", help="Token view: attrs (op
                                                           "noattrs (op_type|domain).")]
 MinCountOption = Annotated[int, typer.Option("--min-count", help="Tokens seen fewer times (in the training "
                                                                  "split) become <unk>.")]
+SplitOption = Annotated[str, typer.Option("--split", help="train:val:test ratios.")]
+SeedOption = Annotated[int, typer.Option("--seed", help="Seed of the split (and of negative sampling).")]
+SplitByOption = Annotated[str, typer.Option(
+    "--split-by", help="graph (random over graphs) | arch (graphs sharing graph_id_noattr on one side) | family | "
+                       "task | origin | any Model metadata property (group k-fold: no group on two sides) | size "
+                       "(train on the smallest graphs, test on the largest).")]
+SplitsFileOption = Annotated[Path | None, typer.Option(
+    "--splits", help="Reuse a frozen splits.json (written by every export) instead of splitting.")]
 AttrFeaturesOption = Annotated[bool, typer.Option(
     "--attr-features", help="Add numeric attribute features per node (kernel_shape, strides, pads, group, "
                             "axis...; column names in meta.json attr_features).")]
@@ -73,8 +81,10 @@ def pyg(
     where: WhereGraphsOption = None,
     vocab: VocabOption = "attrs",
     min_count: MinCountOption = 1,
-    split: Annotated[str, typer.Option("--split", help="train:val:test ratios.")] = "8:1:1",
-    seed: Annotated[int, typer.Option("--seed", help="Seed of the split and of negative sampling.")] = 1234,
+    split: SplitOption = "8:1:1",
+    seed: SeedOption = 1234,
+    split_by: SplitByOption = "graph",
+    splits: SplitsFileOption = None,
     target: Annotated[str | None, typer.Option("--target", help="Graph task: a Graph or Model property "
                                                "(task, num_operators, metric_accuracy...).")] = None,
     target_kind: Annotated[str, typer.Option("--target-kind", help="Graph task: auto (numbers → float, else "
@@ -101,7 +111,8 @@ def pyg(
     check_choice("--format", fmt, SUMMARY_FORMATS)
     options = PygOptions(task=task, view=vocab, min_count=min_count, split=parse_split(split), seed=seed,
                          target=target, target_kind=target_kind, method=method, keep_unseen=keep_unseen,
-                         storage=storage, attr_features=attr_features).check()
+                         storage=storage, attr_features=attr_features, split_by=split_by,
+                         splits=str(splits) if splits else None).check()
     sel = selection(query, param, where)
     with open_store(db, False, username, password) as store:
         run_export(lambda cb: write_raw(store, out, options, sel, on_progress=cb))
@@ -136,6 +147,10 @@ def dense(
     param: ParamOption = None,
     where: WhereGraphsOption = None,
     attr_features: AttrFeaturesOption = False,
+    split: SplitOption = "8:1:1",
+    seed: SeedOption = 1234,
+    split_by: SplitByOption = "graph",
+    splits: SplitsFileOption = None,
     fmt: SummaryFormat = "table",
     username: UserOption = None,
     password: PasswordOption = None,
@@ -144,9 +159,12 @@ def dense(
     A [G,N,N] in topological order, node mask [G,N]."""
     import younger_graph as yg
     from younger_graph.export.dense import DenseOptions
+    from younger_graph.export.vocab import parse_split
 
     check_choice("--format", fmt, SUMMARY_FORMATS)
-    options = DenseOptions(max_nodes=max_nodes, view=vocab, min_count=min_count, attr_features=attr_features)
+    options = DenseOptions(max_nodes=max_nodes, view=vocab, min_count=min_count, attr_features=attr_features,
+                           split=parse_split(split), seed=seed, split_by=split_by,
+                           splits=str(splits) if splits else None).check()
     sel = selection(query, param, where)
     with open_store(db, False, username, password) as store:
         meta = run_export(lambda cb: yg.export_dense(store, out, options, sel, on_progress=cb))
@@ -154,9 +172,11 @@ def dense(
         write_stdout(json.dumps(meta, indent=2, default=str) + "\n")
         return
     c = meta["counts"]
+    s = meta["splits"]["counts"]
     typer.echo(f"{c['graphs']} graphs as X {meta['shapes']['X']}, A {meta['shapes']['A']} "
                f"({c['skipped_too_large']} larger than {max_nodes} nodes skipped, "
-               f"{c['dropped_backward_edges']} backward edges dropped) → {out}")
+               f"{c['dropped_backward_edges']} backward edges dropped); splits.json by {split_by}: "
+               f"train {s['train']}, val {s['val']}, test {s['test']} → {out}")
 
 app.add_typer(export_app, name="export")
 mirrors("export pyg", "yg.export_pyg")

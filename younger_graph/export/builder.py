@@ -23,11 +23,12 @@ import numpy as np
 
 from younger_graph import atomic
 from younger_graph.errors import ExportError
+from younger_graph.export import splits as splitting
 from younger_graph.export.arrays import EdgeStream, GraphArrays, content_fingerprint, flow_chunks, read_arrays
 from younger_graph.export.features import describe as describe_attr_features
 from younger_graph.export.items import Item, graph_items, graph_rng, link_items, negative_edges, operator_items
 from younger_graph.export.raw import FORMAT, PygOptions, backend_versions, release_memory
-from younger_graph.export.vocab import MASK_INDEX, SPLITS, Vocab, build_vocab, split_labels
+from younger_graph.export.vocab import MASK_INDEX, SPLITS, Vocab, build_vocab
 
 IGNORE_INDEX = -100  # y of the operator task on non-boundary nodes (torch's cross_entropy ignore_index)
 
@@ -43,6 +44,8 @@ class Builder:
     arrays: GraphArrays = field(init=False)
     items: list[Item] = field(init=False)
     labels: np.ndarray = field(init=False)  # split per item: 0 train, 1 val, 2 test, -1 removed
+    removed: list[int] = field(default_factory=list)  # items removed for op types unseen in training
+    split_meta: dict[str, Any] = field(default_factory=dict)
     vocab: Vocab = field(init=False)
     mapping: np.ndarray = field(init=False)
     targets: dict[str, Any] | None = None
@@ -79,10 +82,58 @@ class Builder:
             return a.codes[lo:a.node_ptr[it.row + 1]]
         return a.codes[lo + it.nodes]
 
+    def _graph_of(self, it: Item) -> str:
+        return str(self.arrays.ids[it.row])
+
+    def _unit_key(self, it: Item) -> str:
+        """What splits.json lists: the graph id, or the community id for the operator task."""
+        return it.community_id if self.options.task == "operator" else self._graph_of(it)
+
+    def _keys(self) -> Any:
+        """raw/groups.parquet (graph_id → noattr hash, stored size, group), None for older raw/ folders."""
+        path = self.root / "raw" / splitting.KEYS_FILE
+        if not path.exists():
+            return None
+        import pyarrow.parquet as pq
+
+        return pq.read_table(path).to_pandas().set_index("graph_id")
+
+    def _split(self) -> np.ndarray:
+        """Split label per item by the rule (export/splits.py) or from a frozen --splits file in raw/."""
+        o = self.options
+        keys = self._keys()
+        frozen_path = self.root / "raw" / splitting.FROZEN_FILE
+        graphs = [self._graph_of(it) for it in self.items]
+        self.split_meta = {"rule": o.split_by, "seed": o.seed, "ratios": list(o.split), "frozen_from": None}
+        if frozen_path.exists():
+            frozen = splitting.Frozen.from_document(json.loads(frozen_path.read_text(encoding="utf-8")),
+                                                    str(frozen_path))
+            self.split_meta.update(rule="frozen", frozen_from=frozen.source, frozen_rule=frozen.rule)
+            units = [self._unit_key(it) if frozen.unit == "community" else g for it, g in zip(self.items, graphs)]
+            labels = np.asarray([frozen.label_of.get(u, -1) for u in units], dtype=np.int64)
+            self.split_meta["not_in_splits"] = int((labels < 0).sum())
+            return labels
+        if keys is None or o.split_by == "graph":
+            return splitting.split_items("graph", [], [], [it.key for it in self.items], o.split, o.seed)
+        groups = [keys.at[g, "group"] if g in keys.index else None for g in graphs]
+        groups = [None if v is None or (isinstance(v, float) and np.isnan(v)) else str(v) for v in groups]
+        sizes = [int(keys.at[g, "num_nodes"]) if g in keys.index else 0 for g in graphs]
+        if o.split_by not in splitting.UNGROUPED:
+            self.split_meta["groups"] = len({v if v is not None else f"graph:{g}" for v, g in zip(groups, graphs)})
+            self.split_meta["graphs_without_group"] = len({g for v, g in zip(groups, graphs) if v is None})
+        return splitting.split_items(o.split_by, groups, sizes, [it.key for it in self.items], o.split, o.seed)
+
+    def _leakage(self) -> dict[str, Any] | None:
+        keys = self._keys()
+        if keys is None:
+            return None
+        noattr = {str(g): str(v) for g, v in keys["graph_id_noattr"].items() if v}
+        return splitting.leakage([self._graph_of(it) for it in self.items], self.labels, noattr)
+
     def _split_and_vocab(self) -> None:
         o = self.options
         n_tokens = len(self.arrays.table.tokens)
-        self.labels = split_labels(len(self.items), o.split, o.seed).astype(np.int64)
+        self.labels = self._split().astype(np.int64)
         train = [self._item_codes(it) for it, label in zip(self.items, self.labels) if label == 0]
         counts = np.bincount(np.concatenate(train), minlength=n_tokens) if train else np.zeros(n_tokens, np.int64)
         del train
@@ -94,6 +145,7 @@ class Builder:
                 if self.labels[i] > 0 and unseen[self._item_codes(it)].any():
                     removed[SPLITS[self.labels[i]]] += 1
                     self.labels[i] = -1
+                    self.removed.append(i)
         self.stats["removed_unseen"] = removed
         self.stats["items"] = {s: int((self.labels == k).sum()) for k, s in enumerate(SPLITS)}
 
@@ -101,6 +153,12 @@ class Builder:
     def write_json(self) -> dict[str, Any]:
         """vocab.json, targets.json (graph task) and meta.json beside raw/ and processed/."""
         self.vocab.save(self.root / "vocab.json")
+        unit = "community" if self.options.task == "operator" else "graph"
+        doc = splitting.splits_document(
+            self.split_meta.get("rule", self.options.split_by), self.options.seed, list(self.options.split), unit,
+            [self._unit_key(it) for it in self.items], self.labels, frozen=self.split_meta.get("frozen_from"),
+            removed=[self._unit_key(self.items[i]) for i in self.removed])
+        splitting.write_json(self.root / splitting.FILE, doc)
         if self.targets is not None:
             atomic.write_text(self.root / "targets.json", json.dumps(self.targets, indent=1, ensure_ascii=False) + "\n")
         a = self.arrays
@@ -119,6 +177,7 @@ class Builder:
             "exported_at": self.params.get("exported_at"),
             "versions": {**self.params.get("export_versions", {}), **backend_versions()},
             "data_fields": self.data_fields(),
+            "splits": {**self.split_meta, "file": splitting.FILE, "leakage": self._leakage()},
         }
         if self.options.attr_features:
             meta["attr_features"] = describe_attr_features()

@@ -17,7 +17,8 @@ N = max_nodes and V the vocabulary size:
 
 Saved as `dense.npz` (numpy, no pickle: X, A, mask, node_idx, graph_ids) and `dense.pt` (a dict
 of the same tensors plus the graph_ids list; written when torch is installed), beside `vocab.json`
-(built on every exported graph; indices 0/1 are <unk>/<mask>) and `meta.json`.
+(built on every exported graph; indices 0/1 are <unk>/<mask>), `splits.json` (the exported graph ids
+per split by `split_by`, export/splits.py; the tensors hold every graph) and `meta.json`.
 """
 
 from __future__ import annotations
@@ -33,10 +34,11 @@ import numpy as np
 
 from younger_graph import atomic
 from younger_graph.errors import ExportError
+from younger_graph.export import splits as splitting
 from younger_graph.export.features import AttrTable
 from younger_graph.export.features import describe as describe_attr_features
 from younger_graph.export.raw import BATCH_NODES, Progress, backend_versions, store_fingerprint
-from younger_graph.export.vocab import TokenTable, build_vocab, check_view
+from younger_graph.export.vocab import TokenTable, build_vocab, check_view, parse_split
 from younger_graph.reading import Selection, batches, read_batch, select_graphs
 from younger_graph.store.base import Store
 
@@ -49,10 +51,19 @@ class DenseOptions:
     view: str = "noattrs"
     min_count: int = 1
     attr_features: bool = False  # X_attr [G, N, F]: attribute features per position
+    split: tuple[float, float, float] = (8.0, 1.0, 1.0)  # splits.json only: the tensors hold every graph
+    seed: int = 1234
+    split_by: str = "graph"  # export/splits.py
+    splits: str | None = None  # a splits.json to reuse
 
     def check(self) -> DenseOptions:
         if self.max_nodes < 1:
             raise ExportError("--max-nodes must be at least 1")
+        try:
+            self.split = parse_split(":".join(str(r) for r in self.split))
+        except ValueError as exc:
+            raise ExportError(str(exc)) from None
+        splitting.check_rule(self.split_by)
         if self.min_count < 1:
             raise ExportError("--min-count must be at least 1")
         try:
@@ -106,6 +117,12 @@ def export_dense(store: Store, out: str | Path, options: DenseOptions | None = N
                               "skipped_too_large": int((graphs["num_nodes"] > options.max_nodes).sum()),
                               "skipped_empty": int((graphs["num_nodes"] <= 0).sum())}
     graphs = graphs[fits].reset_index(drop=True)
+    keys = splitting.read_keys(store, list(graphs["graph_id"]), options.split_by)
+    frozen = splitting.Frozen.load(options.splits) if options.splits else None
+    if frozen is not None:
+        if frozen.unit != "graph":
+            raise ExportError(f"--splits {options.splits} lists communities, not graphs")
+        splitting.check_frozen_against_store(store, frozen)
     table = TokenTable(options.view)
     attr_table = AttrTable() if options.attr_features else None
     kept: list[tuple[str, np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []  # id, order, codes, fwd src/dst
@@ -167,6 +184,7 @@ def export_dense(store: Store, out: str | Path, options: DenseOptions | None = N
              **extra)
     wrote_pt = _save_torch(out / "dense.pt", x, a, mask, node_idx, graph_ids, options.view, extra)
     vocab.save(out / "vocab.json")
+    split_meta = _write_splits(out, options, keys, frozen, graph_ids)
     counts.update({"graphs": g_count, "edges": edges_total, "dropped_backward_edges": dropped_edges,
                    "graphs_with_dropped_edges": graphs_with_dropped, "vocab_size": v_size,
                    "tokens_seen": len(table.tokens)})
@@ -179,13 +197,37 @@ def export_dense(store: Store, out: str | Path, options: DenseOptions | None = N
         "counts": counts,
         "shapes": {"X": list(x.shape), "A": list(a.shape), "mask": list(mask.shape), "node_idx": list(node_idx.shape),
                    **{k: list(v.shape) for k, v in extra.items()}},
-        "files": ["dense.npz", *(["dense.pt"] if wrote_pt else []), "vocab.json", "meta.json"],
+        "files": ["dense.npz", *(["dense.pt"] if wrote_pt else []), "vocab.json", splitting.FILE, "meta.json"],
         "exported_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "versions": backend_versions(store),
+        "splits": split_meta,
     }
     if attr_table is not None:
         meta["attr_features"] = describe_attr_features()
     atomic.write_text(out / "meta.json", json.dumps(meta, indent=2, default=str) + "\n")
+    return meta
+
+
+def _write_splits(out: Path, options: DenseOptions, keys: Any, frozen: splitting.Frozen | None,
+                  graph_ids: list[str]) -> dict[str, Any]:
+    """splits.json over the exported graphs (sorted ids), and what meta.json says about it."""
+    by_id = keys.set_index("graph_id")
+    meta: dict[str, Any] = {"rule": options.split_by, "seed": options.seed, "ratios": list(options.split),
+                            "frozen_from": None}
+    if frozen is not None:
+        labels = np.asarray([frozen.label_of.get(g, -1) for g in graph_ids], dtype=np.int64)
+        meta.update(rule="frozen", frozen_from=frozen.source, frozen_rule=frozen.rule,
+                    not_in_splits=int((labels < 0).sum()))
+    else:
+        groups = [by_id.at[g, "group"] for g in graph_ids]
+        groups = [None if v is None or (isinstance(v, float) and np.isnan(v)) else str(v) for v in groups]
+        sizes = [int(by_id.at[g, "num_nodes"]) for g in graph_ids]
+        labels = splitting.split_items(options.split_by, groups, sizes, graph_ids, options.split, options.seed)
+    doc = splitting.splits_document(meta["rule"], options.seed, list(options.split), "graph", graph_ids, labels,
+                                    frozen=meta["frozen_from"])
+    splitting.write_json(out / splitting.FILE, doc)
+    noattr = {str(g): str(v) for g, v in by_id["graph_id_noattr"].items() if v}
+    meta.update(file=splitting.FILE, counts=doc["counts"], leakage=splitting.leakage(graph_ids, labels, noattr))
     return meta
 
 

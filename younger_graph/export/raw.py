@@ -24,6 +24,7 @@ import pyarrow.parquet as pq
 
 from younger_graph import atomic
 from younger_graph.errors import ExportError, QueryError, StoreError
+from younger_graph.export import splits as splitting
 from younger_graph.export.vocab import check_view
 from younger_graph.reading import (
     GRAPH_FIELDS,
@@ -60,6 +61,8 @@ RAW_SCHEMAS: dict[str, pa.Schema] = {
                               ("hash", pa.string()), ("hash_noattr", pa.string())]),
     "members": pa.schema([("graph_id", pa.string()), ("k", pa.int64()), ("idx", pa.int32())]),
     "targets": pa.schema([("graph_id", pa.string()), ("level", pa.string()), ("value", pa.string())]),
+    "groups": pa.schema([("graph_id", pa.string()), ("graph_id_noattr", pa.string()), ("num_nodes", pa.int64()),
+                         ("group", pa.string())]),
 }
 
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -78,6 +81,8 @@ class PygOptions:
     keep_unseen: bool = False  # keep val/test items with op types unseen in training (they map to <unk>)
     storage: str = "memory"  # which processed/ the export builds (both can be built later from raw/)
     attr_features: bool = False  # x_attr: numeric attribute features per node (export/features.py)
+    split_by: str = "graph"  # graph | arch | family | task | origin | size | a Model property (export/splits.py)
+    splits: str | None = None  # a splits.json to reuse instead of splitting
 
     def check(self) -> PygOptions:
         if self.task not in TASKS:
@@ -100,6 +105,7 @@ class PygOptions:
             raise ExportError("--min-count must be at least 1")
         if self.storage not in STORAGES:
             raise ExportError(f"--storage must be one of {', '.join(STORAGES)}, not {self.storage!r}")
+        splitting.check_rule(self.split_by)
         return self
 
 
@@ -121,10 +127,16 @@ def write_raw(store: Store, out: Path, options: PygOptions, selection: Selection
         missing = 0
     if (out / "raw").exists() and not (out / "raw" / "export.json").exists():
         raise ExportError(f"{out / 'raw'} exists and is not an export's raw/ folder: choose another --out")
+    keys = splitting.read_keys(store, list(graphs["graph_id"]), options.split_by)
+    frozen = splitting.Frozen.load(options.splits) if options.splits else None
+    if frozen is not None:
+        if frozen.unit == "community" and options.task != "operator":
+            raise ExportError(f"--splits {options.splits} lists communities: it fits only --task operator")
+        splitting.check_frozen_against_store(store, frozen)
     for folder in (out / "raw", out / "processed"):  # a previous export of this folder is replaced
         if folder.exists():
             shutil.rmtree(folder)
-    for name in ("vocab.json", "targets.json", "meta.json"):
+    for name in ("vocab.json", "targets.json", "meta.json", splitting.FILE):
         (out / name).unlink(missing_ok=True)
     raw = out / "raw"
     names = RAW_FILES[options.task]
@@ -155,6 +167,11 @@ def write_raw(store: Store, out: Path, options: PygOptions, selection: Selection
             if on_progress:
                 on_progress("reading graphs", done, total)
         rows = dict(writer.rows)
+    keys_table = pa.Table.from_pandas(keys[RAW_SCHEMAS["groups"].names], schema=RAW_SCHEMAS["groups"],
+                                      preserve_index=False)
+    pq.write_table(keys_table, raw / splitting.KEYS_FILE, compression="zstd")
+    if frozen is not None:
+        splitting.write_json(raw / splitting.FROZEN_FILE, frozen.as_document())
     params = {
         "format": FORMAT,
         "task": options.task,
