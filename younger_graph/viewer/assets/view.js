@@ -4,7 +4,7 @@
  * painted on a canvas instead and clicks are hit-tested against the same positions. */
 (function () {
   'use strict';
-  var SVG_LIMIT = 1500, CELL = 400, NS = 'http://www.w3.org/2000/svg', COLUMN_GAP = 70, STACK_GAP = 30;
+  var SVG_LIMIT = 1500, CELL = 400, NS = 'http://www.w3.org/2000/svg', COLUMN_GAP = 70, STACK_GAP = 50;
   var data = JSON.parse(document.getElementById('yg-data').textContent);
   var N = data.nodes.idx.length, H = data.node_height;
   var stage = document.getElementById('yg-stage'), canvas = document.getElementById('yg-canvas');
