@@ -245,7 +245,8 @@ def test_pattern_fixtures_are_current(tmp_path: Path) -> None:
     from match_patterns import write_all
 
     for fresh in write_all(tmp_path):
-        assert fresh.read_bytes() == (FIXTURES / fresh.name).read_bytes(), f"run python tests/match_patterns.py ({fresh.name})"
+        shipped = (FIXTURES / fresh.name).read_bytes()
+        assert fresh.read_bytes() == shipped, f"run python tests/match_patterns.py ({fresh.name})"
 
 
 # -- the command ---------------------------------------------------------------------------------

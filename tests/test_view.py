@@ -251,8 +251,9 @@ def test_large_graph_switches_to_canvas_and_clicks_still_hit(corpus: Path, brows
     page.js("ygView.zoom(30)")  # the canvas still, but a node is big enough to aim at
     page.settle()
     point = page.js(f"""(() => {{ const d = JSON.parse(document.getElementById('yg-data').textContent);
-        const p = d.nodes.idx.indexOf({target}); const v = ygView.view; const r = document.getElementById('yg-stage')
-        .getBoundingClientRect(); const x = r.left + v.tx + d.nodes.x[p] * v.k, y = r.top + v.ty + (d.nodes.y[p] + 13) * v.k;
+        const p = d.nodes.idx.indexOf({target}); const v = ygView.view;
+        const r = document.getElementById('yg-stage').getBoundingClientRect();
+        const x = r.left + v.tx + d.nodes.x[p] * v.k, y = r.top + v.ty + (d.nodes.y[p] + 13) * v.k;
         v.tx += r.width / 2 - (x - r.left); v.ty += r.height / 2 - (y - r.top); ygView.renderNow();
         return [r.left + r.width / 2, r.top + r.height / 2]; }})()""")
     page.page.mouse.click(point[0], point[1])
@@ -260,6 +261,32 @@ def test_large_graph_switches_to_canvas_and_clicks_still_hit(corpus: Path, brows
     page.js(f"ygView.select({target})")
     page.settle()
     assert page.js("ygView.mode()") == "svg" and target in page.dom_idx("[data-idx].selected")
+    page.close()
+
+
+# -- the stats report links to pages --------------------------------------------------------------
+def test_stats_report_links_graph_and_path_pages(corpus: Path, browser, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    import re
+
+    report = tmp_path / "report.html"
+    r = _cli("stats", "--db", str(corpus / "store.db"), "--report", str(report), "-f", "json")
+    assert r.returncode == 0, r.stderr
+    text = report.read_text()
+    section = text[text.index("<section id=explore>"):]
+    hrefs = re.findall(r"href='([^']+)'", section)
+    assert len(hrefs) >= 5 and all((tmp_path / h).is_file() for h in hrefs), hrefs
+    assert all(h.startswith("report.views/") for h in hrefs)
+    assert "Largest graphs" in section and "Top 3-operator paths" in section
+    largest = re.search(r"<h3>Largest graphs</h3><table><tbody><tr><td class=l><a href='([^']+)'>([^<]+)</a>", section)
+    assert largest and largest.group(2) == "big_chain"
+    path_href, chain = re.search(r"<a href='(report\.views/path-[^']+)'>([^<]+)</a>", section).groups()
+    chain = chain.replace("&gt;", ">")
+    page = Opened(browser, tmp_path / path_href)
+    occurrences_here = page.js("JSON.parse(document.getElementById('yg-data').textContent).occurrences")
+    assert occurrences_here[0]["pattern"] == chain and occurrences_here[0]["found"]
+    page.js("ygView.showOccurrence(0, 0)")
+    page.settle()
+    assert page.dom_idx("[data-idx].current") == sorted(occurrences_here[0]["found"][0])
     page.close()
 
 

@@ -32,6 +32,7 @@ _EXPORTS: dict[str, tuple[str, str | None]] = {
     "queries": ("younger_graph.query", "queries"),
     "compute_stats": ("younger_graph.stats.compute", "compute_stats"),
     "stats_report": ("younger_graph.stats.render", "render_html"),
+    "report_views": ("younger_graph.viewer.report", "report_views"),
     "compute_communities": ("younger_graph.communities", "compute_communities"),
     "frequent_paths": ("younger_graph.patterns", "frequent_paths"),
     "Pattern": ("younger_graph.match", "Pattern"),

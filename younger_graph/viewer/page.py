@@ -162,7 +162,7 @@ def view_graph(store: Runs, target: str, *, highlight: Any = (), scope: str | No
         payload["occurrences"].append({"pattern": pat.describe(), "found": inside,
                                        "elsewhere": len(found) - len(inside)})
     del payload["scope_index"]
-    models = info.get("models") or []
+    models = sorted(str(m) for m in info.get("models") or [])
     title = f"{models[0] if models else graph_id}" + (f" · scope {root}" if root else "")
     return GraphView(graph_id, payload, title, occurrences)
 
