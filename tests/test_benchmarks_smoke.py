@@ -101,3 +101,15 @@ def test_load_quick(tmp_path: Path, sample_dir: Path) -> None:
     assert result["neo4j"]["status"] in ("ok", "skipped", "failed")
     if result["neo4j"]["status"] == "ok":
         assert {"batched", "naive"} <= set(result["neo4j"])
+
+
+def test_match_quick(tmp_path: Path, sample_dir: Path) -> None:
+    tables, json_path = tmp_path / "synth", tmp_path / "match.json"
+    _run("synth.py", "--quick", "--from", str(sample_dir), "--base-out", str(tmp_path / "base"), "--out", str(tables))
+    _run("match.py", "--quick", "--tables", str(tables), "--db", str(tmp_path / "m.db"), "--json", str(json_path))
+    result = _result(json_path)
+    assert result["benchmark"] == "match" and result["quick"] is True
+    timings = result["backends"]["embedded"]
+    assert {"match_chain3", "match_residual5", "scan", "graphs_with_path"} <= set(timings)
+    assert timings["match_chain3"]["rows"] > 0 and timings["match_chain3"]["over_scan"] is not None
+    assert len(result["targets"]) == 2
