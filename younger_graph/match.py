@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from younger_graph.canonical import dumps
 from younger_graph.errors import UsageError
+from younger_graph.schema import INPUT_OP_TYPE, OUTPUT_OP_TYPE
 
 if TYPE_CHECKING:  # pandas loads on use
     import pandas as pd
@@ -205,7 +206,9 @@ def view_schema(view: str) -> ViewSchema:
 def _node_conditions(i: int, node: PatternNode, params: dict[str, Any]) -> list[str]:
     v = f"n{i}"
     params[f"op_{i}"] = node.op_type
-    out = [f"{v}.kind = 'operator'", f"{v}.op_type = $op_{i}"]
+    out = [f"{v}.op_type = $op_{i}"]
+    if node.op_type in (INPUT_OP_TYPE, OUTPUT_OP_TYPE):  # only graph inputs/outputs carry these op types
+        out.insert(0, f"{v}.kind = 'operator'")
     if node.domain is not None:
         params[f"domain_{i}"] = list(DEFAULT_DOMAINS) if node.domain in DEFAULT_DOMAINS else [node.domain]
         out.append(f"{v}.domain IN $domain_{i}")
@@ -260,9 +263,10 @@ def _match_clause(pattern: Pattern, schema: ViewSchema) -> str:
 
 def match_cypher(pattern: Pattern, view: str = "exact", *, limit: int | None = None,
                  graphs: bool = False) -> tuple[str, dict[str, Any]]:
-    """(Cypher text, parameters) finding every occurrence of `pattern`: rows graph_id, scope, nodes
-    (operator idx per pattern node, in pattern order), models (names). `limit`: the first occurrences in
-    (graph_id, scope, nodes) order; `graphs`: restrict to the graph ids bound as `$graph_ids`."""
+    """(Cypher text, parameters) finding every occurrence of `pattern`: one row per graph with its
+    occurrences as parallel lists (scopes, c0..c<k-1>: the operator idx of each pattern node) and its
+    models' names. `limit`: the first occurrences in (graph_id, scope, nodes) order; `graphs`: restrict
+    to the graph ids bound as `$graph_ids`."""
     pattern.check()
     schema = view_schema(view)
     params: dict[str, Any] = {}
@@ -299,14 +303,16 @@ def match_cypher(pattern: Pattern, view: str = "exact", *, limit: int | None = N
         params["limit"] = int(limit)
         lines += ["ORDER BY graph_id, scope, " + ", ".join(f"i{i}" for i in range(len(pattern.nodes))),
                   "LIMIT $limit"]
-    nodes = "[" + ", ".join(f"i{i}" for i in range(len(pattern.nodes))) + "]"
+    # One row per graph: its models once, and its occurrences as parallel lists (collected in one
+    # aggregation, so aligned); a row per occurrence would repeat the model names every time.
+    columns = ", ".join(f"c{i}" for i in range(len(pattern.nodes)))
     lines += [
-        f"WITH graph_id, collect({{scope: scope, nodes: {nodes}}}) AS found",
+        "WITH graph_id, collect(scope) AS scopes, " + ", ".join(f"collect(i{i}) AS c{i}"
+                                                                  for i in range(len(pattern.nodes))),
         f"MATCH (g:{schema.graph} {{graph_id: graph_id}})",
         f"OPTIONAL MATCH (m:{schema.model})-[:{schema.instance_of}]->(g)",
-        "WITH graph_id, found, collect(m.name) AS models",
-        "UNWIND found AS o",
-        "RETURN graph_id, o.scope AS scope, o.nodes AS nodes, models",
+        f"WITH graph_id, scopes, {columns}, collect(m.name) AS models",
+        f"RETURN graph_id, scopes, {columns}, models",
     ]
     return "\n".join(lines), params
 
@@ -330,9 +336,13 @@ def match(store: Runs, pattern: Pattern | str | os.PathLike[str], *, view: str =
     if graphs is not None:
         params["graph_ids"] = sorted({str(g) for g in graphs})
     raw = store.run(dialect.translate(text, store.backend), params)
-    rows = [(str(g), s or "", [int(i) for i in n], sorted(str(m) for m in ms if m is not None))
-            for g, s, n, ms in zip(raw.get("graph_id", []), raw.get("scope", []), raw.get("nodes", []),
-                                   raw.get("models", []))]
+    rows = []
+    width = len(pat.nodes)
+    for record in raw.to_dict("records") if len(raw) else []:
+        models = sorted(str(m) for m in record["models"] or [] if m is not None)
+        columns = [record[f"c{i}"] for i in range(width)]
+        for k, scope in enumerate(record["scopes"]):
+            rows.append((str(record["graph_id"]), scope or "", [int(c[k]) for c in columns], models))
     rows.sort(key=lambda r: (r[0], r[1], r[2]))
     df = pd.DataFrame(rows, columns=COLUMNS) if rows else pd.DataFrame({c: pd.Series([], dtype=object)
                                                                          for c in COLUMNS})

@@ -135,12 +135,16 @@
 
   function render() {
     scheduled = false;
+    var started = performance.now();
     world.setAttribute('transform', 'translate(' + view.tx + ',' + view.ty + ') scale(' + view.k + ')');
     var found = query(visibleRect(60 / view.k));
     if (found.nodes.size > SVG_LIMIT) renderCanvas(found); else renderSvg(found);
     drawFrames();
     stage.dataset.mode = mode;
     stage.dataset.drawn = String(drawn.length);
+    var took = performance.now() - started, renders = window.ygView.timing.renders;
+    renders.push(took);
+    if (renders.length > 500) renders.shift();
     if (!window.ygView.timing.firstRender) {
       window.ygView.timing.firstRender = performance.now() - t0;
       stage.dataset.firstRender = window.ygView.timing.firstRender.toFixed(1);
@@ -475,7 +479,7 @@
   document.getElementById('yg-zoom-out').addEventListener('click', function () { var s = size(); zoomAt(0.8, s.w / 2, s.h / 2); });
 
   window.ygView = {
-    timing: {},
+    timing: {renders: []},
     drawn: function () { return drawn.slice(); },
     mode: function () { return mode; },
     total: N,
