@@ -180,8 +180,7 @@ def parse_pattern(spec: Pattern | str | os.PathLike[str]) -> Pattern:
 # -- views ----------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class ViewSchema:
-    """Where a view keeps its graphs: node labels, relationship types and the operator properties the
-    generated query reads."""
+    """Where a view keeps its graphs: the node labels and relationship types the generated query names."""
 
     view: str
     graph: str = "Graph"
@@ -270,6 +269,14 @@ def match_cypher(pattern: Pattern, view: str = "exact", *, limit: int | None = N
     pattern.check()
     schema = view_schema(view)
     params: dict[str, Any] = {}
+    lines = [_match_clause(pattern, schema), "WHERE " + "\n  AND ".join(_conditions(pattern, params, graphs))]
+    lines += _slot_check(pattern, params)
+    lines += _occurrences(pattern, schema, params, limit)
+    return "\n".join(lines), params
+
+
+def _conditions(pattern: Pattern, params: dict[str, Any], graphs: bool) -> list[str]:
+    """Each node's type, domain and attributes; one scope (and graph) for all; injectivity."""
     conditions: list[str] = []
     component = _components(pattern)
     for i, node in enumerate(pattern.nodes):
@@ -281,40 +288,47 @@ def match_cypher(pattern: Pattern, view: str = "exact", *, limit: int | None = N
         conditions += [f"n{i} <> n{j}" for j in range(i) if _may_coincide(pattern.nodes[j], node)]
     if graphs:
         conditions.append("n0.graph_id IN $graph_ids")
-    slots, slot_conditions = [], []
+    return conditions
+
+
+def _slot_check(pattern: Pattern, params: dict[str, Any]) -> list[str]:
+    """WITH … WHERE lines comparing each flow's slots, after the MATCH, on projected values: LadybugDB
+    0.22 evaluates a relationship-property predicate inside a multi-hop MATCH wrongly (it dropped 29 of
+    30 LayerNormalization→MatMul→Add→Reshape paths for `f1.dst_slot = 1`; found by tests/test_match.py's
+    differential test)."""
+    slots, checks = [], []
     for k, f in enumerate(pattern.flows):
         for end, slot in (("src_slot", f.src_slot), ("dst_slot", f.dst_slot)):
             if slot is not None:
                 params[f"{end}_{k}"] = int(slot)
                 slots.append(f"f{k}.{end} AS f{k}_{end}")
-                slot_conditions.append(f"f{k}_{end} = ${end}_{k}")
-    lines = [_match_clause(pattern, schema), "WHERE " + "\n  AND ".join(conditions)]
-    if slots:
-        # Slots are compared after the MATCH, on projected values: LadybugDB 0.22 evaluates a relationship
-        # property predicate inside a multi-hop MATCH wrongly (it dropped 29 of 30 LayerNormalization→
-        # MatMul→Add→Reshape paths for `f1.dst_slot = 1`; tests/test_match.py's differential test).
-        nodes_kept = ", ".join(f"n{i}" for i in range(len(pattern.nodes)))
-        lines += [f"WITH {nodes_kept}, " + ", ".join(slots), "WHERE " + "\n  AND ".join(slot_conditions)]
-    ids = [f"n{i}.idx AS i{i}" for i in range(len(pattern.nodes))]
+                checks.append(f"f{k}_{end} = ${end}_{k}")
+    if not slots:
+        return []
+    kept = ", ".join(f"n{i}" for i in range(len(pattern.nodes)))
+    return [f"WITH {kept}, " + ", ".join(slots), "WHERE " + "\n  AND ".join(checks)]
+
+
+def _occurrences(pattern: Pattern, schema: ViewSchema, params: dict[str, Any], limit: int | None) -> list[str]:
+    """From matches to one row per graph: its occurrences as parallel lists (collected in one
+    aggregation, so aligned) and its models once (a row per occurrence would repeat them every time)."""
+    width = range(len(pattern.nodes))
     # Slot-free flows can be matched by parallel relationships: keep each node mapping once.
     distinct = "DISTINCT " if any(f.src_slot is None or f.dst_slot is None for f in pattern.flows) else ""
-    lines.append(f"WITH {distinct}n0.graph_id AS graph_id, n0.scope AS scope, " + ", ".join(ids))
+    lines = [f"WITH {distinct}n0.graph_id AS graph_id, n0.scope AS scope, " + ", ".join(f"n{i}.idx AS i{i}"
+                                                                                    for i in width)]
     if limit is not None:
         params["limit"] = int(limit)
-        lines += ["ORDER BY graph_id, scope, " + ", ".join(f"i{i}" for i in range(len(pattern.nodes))),
-                  "LIMIT $limit"]
-    # One row per graph: its models once, and its occurrences as parallel lists (collected in one
-    # aggregation, so aligned); a row per occurrence would repeat the model names every time.
-    columns = ", ".join(f"c{i}" for i in range(len(pattern.nodes)))
-    lines += [
-        "WITH graph_id, collect(scope) AS scopes, " + ", ".join(f"collect(i{i}) AS c{i}"
-                                                                  for i in range(len(pattern.nodes))),
+        lines += ["ORDER BY graph_id, scope, " + ", ".join(f"i{i}" for i in width), "LIMIT $limit"]
+    columns = ", ".join(f"c{i}" for i in width)
+    return [
+        *lines,
+        "WITH graph_id, collect(scope) AS scopes, " + ", ".join(f"collect(i{i}) AS c{i}" for i in width),
         f"MATCH (g:{schema.graph} {{graph_id: graph_id}})",
         f"OPTIONAL MATCH (m:{schema.model})-[:{schema.instance_of}]->(g)",
         f"WITH graph_id, scopes, {columns}, collect(m.name) AS models",
         f"RETURN graph_id, scopes, {columns}, models",
     ]
-    return "\n".join(lines), params
 
 
 # -- running it -------------------------------------------------------------------------------------
