@@ -350,13 +350,12 @@ def match(store: Runs, pattern: Pattern | str | os.PathLike[str], *, view: str =
     if graphs is not None:
         params["graph_ids"] = sorted({str(g) for g in graphs})
     raw = store.run(dialect.translate(text, store.backend), params)
-    rows = []
-    width = len(pat.nodes)
-    for record in raw.to_dict("records") if len(raw) else []:
-        models = sorted(str(m) for m in record["models"] or [] if m is not None)
-        columns = [record[f"c{i}"] for i in range(width)]
-        for k, scope in enumerate(record["scopes"]):
-            rows.append((str(record["graph_id"]), scope or "", [int(c[k]) for c in columns], models))
+    rows: list[tuple[str, str, list[int], list[str]]] = []
+    per_node = [raw[f"c{i}"].tolist() for i in range(len(pat.nodes))] if len(raw) else []
+    for graph_id, scopes, names, *columns in zip(raw.get("graph_id", []), raw.get("scopes", []),
+                                                 raw.get("models", []), *per_node):
+        models = sorted(str(m) for m in names or [] if m is not None)
+        rows.extend((str(graph_id), scope or "", list(nodes), models) for scope, nodes in zip(scopes, zip(*columns)))
     rows.sort(key=lambda r: (r[0], r[1], r[2]))
     df = pd.DataFrame(rows, columns=COLUMNS) if rows else pd.DataFrame({c: pd.Series([], dtype=object)
                                                                          for c in COLUMNS})
