@@ -315,6 +315,9 @@ def test_identical_rows_on_neo4j(neo4j_store, store, frames) -> None:  # type: i
         assert a.to_dict("records") == b.to_dict("records"), spec
     assert match(neo4j_store, "Conv>Relu", limit=5).to_dict("records") == \
         match(store, "Conv>Relu", limit=5).to_dict("records")
+    some = sorted(set(match(store, "Conv>Relu")["graph_id"]))[:3]
+    assert match(neo4j_store, _block("residual"), graphs=some).to_dict("records") == \
+        match(store, _block("residual"), graphs=some).to_dict("records")
 
 
 # -- real zoo exports ----------------------------------------------------------------------------

@@ -188,6 +188,7 @@ class ViewSchema:
     flow: str = "FLOWS"
     model: str = "Model"
     instance_of: str = "INSTANCE_OF"
+    contains: str = "CONTAINS"
 
 
 def view_schema(view: str) -> ViewSchema:
@@ -245,8 +246,9 @@ def _components(pattern: Pattern) -> list[int]:
     return [find(i) for i in range(len(pattern.nodes))]
 
 
-def _match_clause(pattern: Pattern, schema: ViewSchema) -> str:
-    """One MATCH: a piece per flow, `(n_src)-[f_k:FLOWS]->(n_dst)`, plus nodes no flow touches."""
+def _match_clause(pattern: Pattern, schema: ViewSchema, graphs: bool = False) -> str:
+    """One MATCH: a piece per flow, `(n_src)-[f_k:FLOWS]->(n_dst)`, plus nodes no flow touches; with
+    `graphs`, n0 is reached from its Graph (a key lookup, not a scan of every operator of its type)."""
     labelled: set[int] = set()
 
     def node(i: int) -> str:
@@ -255,7 +257,8 @@ def _match_clause(pattern: Pattern, schema: ViewSchema) -> str:
         labelled.add(i)
         return f"(n{i}:{schema.operator})"
 
-    pieces = [f"{node(f.src)}-[f{k}:{schema.flow}]->{node(f.dst)}" for k, f in enumerate(pattern.flows)]
+    pieces = [f"(g0:{schema.graph})-[:{schema.contains}]->{node(0)}"] if graphs else []
+    pieces += [f"{node(f.src)}-[f{k}:{schema.flow}]->{node(f.dst)}" for k, f in enumerate(pattern.flows)]
     pieces += [node(i) for i in range(len(pattern.nodes)) if i not in labelled]
     return "MATCH " + ",\n      ".join(pieces)
 
@@ -269,7 +272,8 @@ def match_cypher(pattern: Pattern, view: str = "exact", *, limit: int | None = N
     pattern.check()
     schema = view_schema(view)
     params: dict[str, Any] = {}
-    lines = [_match_clause(pattern, schema), "WHERE " + "\n  AND ".join(_conditions(pattern, params, graphs))]
+    lines = [_match_clause(pattern, schema, graphs),
+             "WHERE " + "\n  AND ".join(_conditions(pattern, params, graphs))]
     lines += _slot_check(pattern, params)
     lines += _occurrences(pattern, schema, params, limit)
     return "\n".join(lines), params
@@ -287,7 +291,7 @@ def _conditions(pattern: Pattern, params: dict[str, Any], graphs: bool) -> list[
                 conditions.append(f"n{i}.graph_id = n0.graph_id")
         conditions += [f"n{i} <> n{j}" for j in range(i) if _may_coincide(pattern.nodes[j], node)]
     if graphs:
-        conditions.append("n0.graph_id IN $graph_ids")
+        conditions.append("g0.graph_id IN $graph_ids")
     return conditions
 
 
