@@ -119,3 +119,15 @@ def test_generation_quick(tmp_path: Path, sample_dir: Path) -> None:
     assert {"extract", "to-onnx", "to-onnx-no-check", "export-dense", "check-generated"} <= set(result["timings"])
     assert result["round_trip"]["graphs"] == result["corpus"]["graphs"] > 0
     assert set(result["ratios"]) >= {"to_onnx_over_extract", "check_over_dense_export"}
+
+
+def test_match_quick(tmp_path: Path, sample_dir: Path) -> None:
+    tables, json_path = tmp_path / "synth", tmp_path / "match.json"
+    _run("synth.py", "--quick", "--from", str(sample_dir), "--base-out", str(tmp_path / "base"), "--out", str(tables))
+    _run("match.py", "--quick", "--tables", str(tables), "--db", str(tmp_path / "m.db"), "--json", str(json_path))
+    result = _result(json_path)
+    assert result["benchmark"] == "match" and result["quick"] is True
+    timings = result["backends"]["embedded"]
+    assert {"match_chain3", "match_residual5", "scan", "plain_chain3"} <= set(timings)
+    assert timings["match_chain3"]["rows"] > 0 and timings["match_chain3"]["over_scan"] is not None
+    assert len(result["targets"]) == 4

@@ -59,9 +59,14 @@ def stats(
         raise UsageError("--param sets parameters of the --where query; give --where too")
     if top < 1:
         raise UsageError("--top must be at least 1")
+    links = None
     with open_store(db, False, username, password) as store, stage_progress("stats") as on_progress:
         doc = yg.compute_stats(store, task=task, where=where, where_params=parse_params(param), top=top,
                        on_progress=lambda label, done, total: on_progress("stats", done, total))
+        if report is not None:  # graph pages beside the report, linked from it
+            from younger_graph.viewer.report import views_folder
+
+            links = yg.report_views(store, views_folder(report))
     svgs = page = None
     if plots is not None:  # matplotlib is imported only when a figure is drawn
         from younger_graph.stats.plots import svg_texts, write_plots
@@ -70,11 +75,17 @@ def stats(
             svgs = svg_texts(doc)  # drawn once for the report and the plot files
         written = write_plots(doc, plots, svgs)
         console.print(f"wrote {len(written)} plot files to {plots}", highlight=False, markup=False)
-    if report is not None or fmt == "html":
+    if svgs is None and report is not None and fmt == "html":  # two pages: draw the plots once
+        from younger_graph.stats.plots import svg_texts
+
+        svgs = svg_texts(doc)
+    if fmt == "html":
         page = render_html(doc, svgs)
     if report is not None:
-        write_text(page or "", report)
-        console.print(f"wrote the report to {report}", highlight=False, markup=False)
+        write_text(render_html(doc, svgs, links), report)
+        pages = sum(1 for row in links or [] if row.get("href"))
+        console.print(f"wrote the report to {report} (linking {pages} graph pages in "
+                      f"{views_folder(report)})", highlight=False, markup=False)
     if fmt == "table":
         if out is None:
             print_stats_table(doc, Console())

@@ -185,9 +185,11 @@ def _html_table(df: pd.DataFrame, collapse_after: int = 40) -> str:
     return table
 
 
-def render_html(doc: dict[str, Any], svgs: dict[str, str] | None = None) -> str:
+def render_html(doc: dict[str, Any], svgs: dict[str, str] | None = None,
+                links: list[dict[str, Any]] | None = None) -> str:
     """One self-contained HTML page: tables, inline SVG plots, the JSON document embedded.
-    `svgs`: the plots' SVG texts (plots.svg_texts) when already rendered."""
+    `svgs`: the plots' SVG texts (plots.svg_texts) when already rendered; `links`: rows of
+    `younger_graph.viewer.report.report_views` (graph pages written beside the report)."""
     from younger_graph.stats.plots import figure_svg, inline, make
 
     parts = [
@@ -205,7 +207,26 @@ def render_html(doc: dict[str, Any], svgs: dict[str, str] | None = None) -> str:
             parts.append(f"<figure id=plot-{name} class=plot>{svg}<figcaption>{html.escape(CAPTIONS[name])}"
                          f"</figcaption></figure>")
         parts.append("</section>")
+    if links:
+        parts.append(links_section(links))
     data = json.dumps(doc, ensure_ascii=False).replace("</", "<\\/")
     parts.append(f"<script type=application/json id=stats-data>{data}</script>")
     parts.append("</body></html>")
     return "\n".join(parts) + "\n"
+
+
+def links_section(links: list[dict[str, Any]]) -> str:
+    """The report's links to graph pages, one table per section (largest graphs, shared graphs, paths)."""
+    parts = ["<section id=explore><h2>Explore the graphs</h2>"]
+    sections: dict[str, list[dict[str, Any]]] = {}
+    for row in links:
+        sections.setdefault(row["section"], []).append(row)
+    for title, rows in sections.items():
+        parts.append(f"<h3>{html.escape(title.capitalize())}</h3><table><tbody>")
+        for row in rows:
+            label = html.escape(str(row["label"]))
+            cell = f"<a href='{html.escape(row['href'], quote=True)}'>{label}</a>" if row.get("href") else label
+            parts.append(f"<tr><td class=l>{cell}</td><td class=l>{html.escape(str(row['detail']))}</td></tr>")
+        parts.append("</tbody></table>")
+    parts.append("</section>")
+    return "".join(parts)

@@ -242,6 +242,15 @@ class Store(ABC):
         q = resolve(spec)
         return self.run(q.text_for(self.backend), q.bind({**(params or {}), **kwparams}), write=write or q.writes)
 
+    def match(self, pattern: Any, *, view: str = "exact", limit: int | None = None,
+              graphs: list[str] | None = None) -> pd.DataFrame:
+        """Every occurrence of a pattern (a chain such as `Conv>Relu`, an .onnx file holding the block, or
+        a `younger_graph.match.Pattern`): one row per occurrence (graph_id, scope, nodes, models), found by
+        one generated Cypher statement (`younger_graph.match`)."""
+        from younger_graph.match import match
+
+        return match(self, pattern, view=view, limit=limit, graphs=graphs)
+
     def loaded_graph_ids(self) -> set[str]:
         df = self.run("MATCH (g:Graph) RETURN g.graph_id AS graph_id")
         return set(df["graph_id"]) if len(df) else set()
