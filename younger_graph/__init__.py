@@ -44,7 +44,8 @@ _EXPORTS: dict[str, tuple[str, str | None]] = {
     "annotate": ("younger_graph.export.annotate", "annotate"),
     "run_demo": ("younger_graph.demo", "run_demo"),
     **{name: ("younger_graph.errors", name) for name in (
-        "YoungerGraphError", "UsageError", "ExtractionError", "ModelError", "StrictError", "QueryLibraryError",
+        "YoungerGraphError", "UsageError", "ExtractionError", "ExecutorError", "ModelError", "StrictError",
+        "QueryLibraryError",
         "StoreError", "StoreErrorKind", "QueryError", "ExportError", "StatsError")},
 }
 
