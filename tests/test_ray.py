@@ -76,22 +76,22 @@ def _worker_pids() -> list[int]:
     return pids
 
 
+def _kill_one_worker(done: threading.Event, killed: list[int]) -> None:
+    while not done.is_set() and not killed:
+        for pid in _worker_pids():
+            os.kill(pid, signal.SIGKILL)
+            killed.append(pid)
+            break
+        time.sleep(0.005)
+
+
 def test_a_worker_killed_mid_task_is_retried(ray_session, sample_models: list[Path], tmp_path: Path) -> None:
     files = [str(p) for p in sample_models[:16]]  # one batch: about a second of work in one worker
     extract(files, tmp_path / "local", workers=1)
     for attempt in range(3):  # the kill must land while the task runs; a fast task may finish first
         killed: list[int] = []
         done = threading.Event()
-
-        def killer() -> None:
-            while not done.is_set() and not killed:
-                for pid in _worker_pids():
-                    os.kill(pid, signal.SIGKILL)
-                    killed.append(pid)
-                    break
-                time.sleep(0.005)
-
-        thread = threading.Thread(target=killer)
+        thread = threading.Thread(target=_kill_one_worker, args=(done, killed))
         thread.start()
         try:
             summary = extract(files, tmp_path / f"ray{attempt}", executor="ray")

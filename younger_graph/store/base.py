@@ -219,17 +219,35 @@ class Store(ABC):
             out[rel] = int(self.run(f"MATCH ()-[r:{rel}]->() RETURN count(r) AS n")["n"].iloc[0])
         return out
 
+    def bulk_loadable(self) -> bool:
+        """Whether `load` may take the backend's bulk path (an empty store that has one)."""
+        return False
+
+    def bulk_load(self, folder: Path, summary: LoadSummary, kinds: dict[str, str], model_columns: list[str],
+                  on_progress: Progress | None) -> None:
+        """Whole tables into an empty store (only called when `bulk_loadable()`)."""
+        raise NotImplementedError
+
     def load(self, folder: str | Path, on_progress: Progress | None = None, *,
              attr_properties: bool = True) -> LoadSummary:
         """Load an extraction folder; idempotent and resumable (see module docstring).
 
         `attr_properties=False` skips the typed `attr_*` properties (attributes stay in the `attrs`
-        JSON): on the embedded store those many sparse columns cost most of the load time."""
+        JSON): on the embedded store those many sparse columns cost most of the load time. An empty
+        store whose backend has a bulk path (embedded) is filled by whole-table COPYs instead of
+        per-graph transactions, atomic by a completion marker (see EmbeddedStore.bulk_load)."""
         folder = Path(folder)
         if not table_path(folder, "graphs").exists():
             raise StoreError(f"{folder} has no graphs.parquet: run `younger-graph extract` first",
                              StoreErrorKind.MISSING)
         summary = LoadSummary()
+        if self.bulk_loadable():
+            models = read_table(folder, "models")
+            model_columns = [c for c in models.column_names if c not in MODEL_CORE]
+            graph_ids = set(read_table(folder, "graphs", ["graph_id"]).column("graph_id").to_pylist())
+            kinds = self._attribute_kinds(folder, graph_ids) if attr_properties else {}
+            self.bulk_load(folder, summary, kinds, model_columns, on_progress)
+            return summary
         graphs = read_table(folder, "graphs")
         models = read_table(folder, "models")
         model_columns = [c for c in models.column_names if c not in MODEL_CORE]

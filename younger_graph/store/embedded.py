@@ -6,12 +6,20 @@ single-column primary key, so Operator is keyed by an INT64 `uid` = `serial << 3
 `<graph_id>:<idx>` string and keep the key index small at Younger scale); new `attr_*` properties
 are added with ALTER TABLE; bulk loads are COPY FROM Arrow tables inside one explicit transaction
 per chunk of graphs (all-or-nothing). Opened read-only unless a write is asked for.
+
+Loading into an empty store takes the bulk path instead: whole tables COPYed in auto-committed
+statements (no per-chunk transaction, no per-graph bookkeeping), made atomic by a completion marker:
+`<db>.bulk-load` is written before the first COPY and removed after the last. A store that still has
+the marker was killed mid-load: opening it says so in one line, and the next `load` deletes it and
+loads again from scratch.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
+import shutil
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -21,6 +29,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from younger_graph import atomic
 from younger_graph.errors import StoreErrorKind, first_line
 from younger_graph.schema import SCHEMAS
 from younger_graph.store.base import (
@@ -29,11 +38,15 @@ from younger_graph.store.base import (
     NODE_KEYS,
     REL_ENDPOINTS,
     GraphChunk,
+    LoadSummary,
+    Progress,
     QueryError,
     Store,
     StoreError,
 )
+from younger_graph.store.bulk import embedded_steps, operator_keys
 from younger_graph.store.properties import db_type
+from younger_graph.tables import read_table
 
 _ARROW_TO_DB = {pa.string(): "STRING", pa.int64(): "INT64", pa.int32(): "INT32", pa.float64(): "DOUBLE",
                 pa.bool_(): "BOOLEAN"}
@@ -77,21 +90,49 @@ class EmbeddedStore(Store):
     # Younger-scale load): 2M-row chunks make 4x fewer of them; peak memory stays ~2 GB per chunk.
     chunk_rows = 2_000_000
 
-    def __init__(self, path: str | Path, *, write: bool = False) -> None:
-        import ladybug
+    # Rows per COPY of the bulk path: whole tables up to this size (bigger tables in slices of it, which
+    # bounds the Arrow memory at Younger scale and beyond).
+    bulk_rows = 8_000_000
 
+    def __init__(self, path: str | Path, *, write: bool = False) -> None:
         self.location = str(path)
         self.writable = write
         self._serial: int | None = None  # the next Graph.serial; read from the store at the first write
+        self.marker = Path(f"{path}.bulk-load")
+        # A killed bulk load: readers are told, a writer may only `load` (which rebuilds the store).
+        self.interrupted = self.marker.exists()
+        self._bulk_running = False
+        if self.interrupted and not write:
+            raise self.interrupted_error()
         if not write and not os.path.exists(path):
             raise StoreError(f"no database at {path}: load one with `younger-graph load DIR --db {path}`",
                              StoreErrorKind.MISSING)
         try:
-            self.db = ladybug.Database(str(path), read_only=not write, buffer_pool_size=buffer_pool_bytes())
+            self._open()
+        except StoreError:
+            if not self.interrupted:
+                raise
+            self._remove_files()  # the killed load left a database that does not even open
+            self._open()
+
+    def _open(self) -> None:
+        import ladybug
+
+        try:
+            self.db = ladybug.Database(self.location, read_only=not self.writable,
+                                       buffer_pool_size=buffer_pool_bytes())
             self.conn = ladybug.Connection(self.db)
         except RuntimeError as exc:
-            raise StoreError(f"cannot open the embedded database at {path}: {first_line(exc)}",
+            raise StoreError(f"cannot open the embedded database at {self.location}: {first_line(exc)}",
                              StoreErrorKind.INVALID) from None
+
+    def interrupted_error(self) -> StoreError:
+        try:
+            folder = json.loads(self.marker.read_text())["folder"]
+        except (OSError, ValueError, KeyError, TypeError):
+            folder = "DIR"
+        return StoreError(f"{self.location} holds an interrupted bulk load: rebuild it with "
+                          f"`younger-graph load {folder} --db {self.location}`", StoreErrorKind.INVALID)
 
     def close(self) -> None:
         for obj in (getattr(self, "conn", None), getattr(self, "db", None)):
@@ -107,6 +148,8 @@ class EmbeddedStore(Store):
     def run(self, cypher: str, params: dict[str, Any] | None = None, *, write: bool = False) -> pd.DataFrame:
         if write and not self.writable:
             raise self.read_only_error()
+        if write and self.interrupted and not self._bulk_running:
+            raise self.interrupted_error()
         result = self._execute(cypher, params)
         if isinstance(result, list):  # several statements: the last one's rows
             result = result[-1]
@@ -166,6 +209,51 @@ class EmbeddedStore(Store):
                 existing[name] = kind
             out[name] = existing[name]
         return out
+
+    # -- bulk load ------------------------------------------------------------------------------
+    def bulk_loadable(self) -> bool:
+        if self.interrupted:
+            return True
+        for label in ("Graph", "Model"):
+            try:
+                if len(self.run(f"MATCH (n:{label}) RETURN n LIMIT 1")):
+                    return False
+            except QueryError:  # the table does not exist yet: a new database
+                pass
+        return True
+
+    def bulk_load(self, folder: Path, summary: LoadSummary, kinds: dict[str, str], model_columns: list[str],
+                  on_progress: Progress | None) -> None:
+        """Whole tables, auto-committed COPYs, atomic by the completion marker (module docstring)."""
+        if self.interrupted:  # start again from nothing: what the killed load committed is unknowable
+            self.close()
+            self._remove_files()
+            self._open()
+        atomic.write_text(self.marker, json.dumps({"folder": str(folder)}) + "\n")
+        self.interrupted = self._bulk_running = True
+        summary.attribute_properties = len(kinds)
+        kinds = self.ensure_schema(kinds, model_columns)
+        arrow_types = {p: _DB_TO_ARROW[t] for p, t in self._properties("Operator").items()}
+        copied = {"Graph": 0, "Operator": 0, "FLOWS": 0}
+        for step, name, table, done, total in embedded_steps(folder, kinds, arrow_types, self.bulk_rows):
+            copied[name] = copied.get(name, 0) + table.num_rows
+            if table.num_rows:
+                rows = self._in_table_order(name, table) if name in NODE_KEYS else table
+                # One chunk per column (see _copy_in_transaction).
+                self._execute(f"COPY {name} FROM $rows", {"rows": rows.combine_chunks()})
+            if on_progress:
+                on_progress(step, done, total)
+        summary.graphs, summary.operators, summary.edges = copied["Graph"], copied["Operator"], copied["FLOWS"]
+        self._load_models(read_table(folder, "models"), summary, on_progress)
+        self.marker.unlink()
+        self.interrupted = self._bulk_running = False
+
+    def _remove_files(self) -> None:
+        for path in (self.location, f"{self.location}.wal", f"{self.location}.shadow", f"{self.location}.tmp"):
+            if os.path.isdir(path) and not os.path.islink(path):
+                shutil.rmtree(path)
+            elif os.path.lexists(path):
+                os.unlink(path)
 
     # -- writing --------------------------------------------------------------------------------
     def _next_serials(self, count: int) -> np.ndarray:
@@ -263,11 +351,6 @@ class EmbeddedStore(Store):
 def serials_of_rows(serials: np.ndarray, graph_ids: pa.ChunkedArray, of_graph: pa.ChunkedArray) -> np.ndarray:
     """Each row's graph serial (`serials[i]` belongs to `graph_ids[i]`, the graphs of this chunk)."""
     return serials[pc.index_in(of_graph, value_set=graph_ids).to_numpy(zero_copy_only=False)]
-
-
-def operator_keys(row_serials: np.ndarray, idx: pa.ChunkedArray) -> pa.Array:
-    """INT64 operator keys `serial << 32 | idx`."""
-    return pa.array((row_serials << 32) | idx.to_numpy().astype(np.int64))
 
 
 def _plain(value: Any) -> Any:
