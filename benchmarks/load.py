@@ -333,6 +333,68 @@ def filter_graphs(folder: Path, work: Path, max_rows: int) -> tuple[Path, int, d
     return out, rows, dropped
 
 
+# Incremental Bolt load techniques, each the store's own load with one setting changed (store/neo4j.py).
+TECHNIQUES = [
+    ("today: UNWIND maps, MATCH endpoints by uid, 1 transaction at a time", {"write_mode": "match",
+                                                                             "parallel_transactions": 1}),
+    ("CREATE nested per graph: plain-list edges, endpoints from collect() (no uid lookup)",
+     {"write_mode": "nested", "parallel_transactions": 1}),
+    ("nested + 2 parallel transactions (the default)", {"write_mode": "nested", "parallel_transactions": 2}),
+    ("nested + 4 parallel transactions", {"write_mode": "nested", "parallel_transactions": 4}),
+]
+
+
+def rust_extension() -> bool:
+    """Whether the neo4j driver runs with its Rust packstream extension (pip install neo4j-rust-ext)."""
+    import importlib.util
+
+    return importlib.util.find_spec("neo4j._rust") is not None
+
+
+def run_techniques(uri: str, folder: Path, rows: int, scope: list[str] | None) -> list[dict[str, Any]]:
+    from younger_graph.store import open_store
+
+    out = []
+    for name, settings in TECHNIQUES:
+        with open_store(uri, write=True) as store:
+            clear(store, scope)
+            for key, value in settings.items():
+                setattr(store, key, value)
+            result = batched_load(store, folder, rows)
+            clear(store, scope)
+        result.update(name=name, settings=settings)
+        print(f"  neo4j technique: {name}: {fmt(result.get('rows_per_s'))} rows/s", flush=True)
+        out.append(result)
+    return out
+
+
+def run_admin_import(store: Any, folder: Path, work: Path, bolt_counts: dict[str, int]) -> dict[str, Any]:
+    """`export neo4j-import` + `scripts/neo4j import --yes` into the server of NEO4J_LOCAL_DIR/ports (env)."""
+    from younger_graph.store.neo4j_import import export_neo4j_import
+
+    files = work / "neo4j-import"
+    start = time.perf_counter()
+    export_neo4j_import(folder, files)
+    export_s = time.perf_counter() - start
+    uri = store.location
+    store.close()
+    start = time.perf_counter()
+    proc = subprocess.run([str(NEO4J_SCRIPT), "import", str(files), "--yes"], capture_output=True, text=True,
+                          cwd=REPO, stdin=subprocess.DEVNULL)
+    script_s = time.perf_counter() - start
+    if proc.returncode != 0:
+        return {"status": "failed", "reason": (proc.stdout + proc.stderr).strip().splitlines()[-3:]}
+    admin_s = next((float(line.split("imported in ")[1].split(" s")[0]) for line in proc.stdout.splitlines()
+                    if "imported in " in line), None)
+    from younger_graph.store import open_store
+
+    with open_store(uri) as imported:
+        counts = imported.counts()
+    return {"status": "ok", "export_s": export_s, "admin_import_s": admin_s, "script_s": script_s,
+            "counts_equal_bolt": counts == bolt_counts, "counts": counts,
+            "note": "script_s includes stopping the server, neo4j-admin, restarting, constraints and indexes"}
+
+
 def run_neo4j(folder: Path, rows: int, args: argparse.Namespace, work: Path) -> dict[str, Any]:
     uri = args.neo4j_uri or os.environ.get("NEO4J_URI") or DEFAULT_URI
     if not _is_local(uri) and not args.force_clear:
@@ -361,7 +423,18 @@ def run_neo4j(folder: Path, rows: int, args: argparse.Namespace, work: Path) -> 
         for key in ("batched", "batched_small_graphs"):
             if result.get(key, {}).get("status") == "ok":
                 print(f"  neo4j {key}: {result[key]['rows']:,} rows in {result[key]['seconds']:.1f} s", flush=True)
+        if not args.quick and result["batched"]["status"] == "ok":
+            bolt_counts = store.counts()
+            if args.admin_import:
+                result["admin_import"] = run_admin_import(store, folder, work, bolt_counts)
+                print(f"  neo4j admin import: {result['admin_import']}", flush=True)
+                store, _, _ = connect_neo4j(uri, may_start=False)
         clear(store, scope)
+        if args.techniques:
+            small = filter_graphs(folder, work, args.neo4j_max_graph_rows)
+            tech_folder, tech_rows = (small[0], small[1]) if small else (folder, rows)
+            result["techniques"] = run_techniques(uri, tech_folder, tech_rows, scope)
+        result["rust_extension"] = rust_extension()
         operators, edges = naive_slice(folder, args.naive_rows)
         result["naive"] = run_naive(store, operators, edges)
         print(f"  neo4j naive: {result['naive']['rows']:,} rows in {result['naive']['seconds']:.1f} s", flush=True)
@@ -396,6 +469,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--neo4j-max-graph-rows", type=int, default=50_000,
                         help="when the batched Neo4j load fails, retry without graphs over this many rows")
     parser.add_argument("--profile", action="store_true", help="cProfile the embedded load (in the child)")
+    parser.add_argument("--techniques", action="store_true",
+                        help="also measure each incremental Bolt technique (graphs <= --neo4j-max-graph-rows)")
+    parser.add_argument("--admin-import", action="store_true",
+                        help="also time export neo4j-import + scripts/neo4j import (replaces the database of the "
+                             "server scripts/neo4j manages with NEO4J_LOCAL_DIR/NEO4J_BOLT_PORT/...)")
     parser.add_argument("--quick", action="store_true", help="smoke mode: tiny tables, embedded unless NEO4J_URI")
     parser.add_argument("--embedded-child", nargs=2, metavar=("FOLDER", "DB"), help=argparse.SUPPRESS)
     parser.add_argument("--child-profile", help=argparse.SUPPRESS)
@@ -456,6 +534,16 @@ def main(argv: list[str] | None = None) -> int:
               "embedded_over_ladybug_floor": ratio(embedded["rows_per_s"], floor.get("rows_per_s")),
               "embedded_bare_over_ladybug_floor": ratio(bare and bare["rows_per_s"], floor.get("rows_per_s")),
               "embedded_bare_over_embedded": ratio(bare and bare["rows_per_s"], embedded["rows_per_s"])}
+    techniques = neo.get("techniques") or []
+    today = next((t.get("rows_per_s") for t in techniques if t["settings"]["write_mode"] == "match"), None)
+    for t in techniques:
+        t["over_naive"], t["over_today"] = ratio(t.get("rows_per_s"), naive), ratio(t.get("rows_per_s"), today)
+    ratios["neo4j_batched_over_today"] = ratio(batched, today)
+    admin = neo.get("admin_import") or {}
+    if admin.get("status") == "ok" and neo.get("batched", {}).get("status") == "ok":
+        bolt_s = neo["batched"]["seconds"]
+        ratios["neo4j_bolt_over_admin_import"] = ratio(bolt_s, admin["export_s"] + (admin["admin_import_s"] or 0))
+        ratios["neo4j_bolt_over_admin_import_with_restart"] = ratio(bolt_s, admin["export_s"] + admin["script_s"])
     table = [["embedded (LadybugDB)", rows, embedded["seconds"], embedded["rows_per_s"], embedded["peak_rss_mb"]]]
     if bare:
         table.append(["embedded --no-attr-properties", rows, bare["seconds"], bare["rows_per_s"], bare["peak_rss_mb"]])
@@ -470,15 +558,27 @@ def main(argv: list[str] | None = None) -> int:
             table.append([f"neo4j batched, graphs <= {small['max_graph_rows']:,} rows", small.get("rows"),
                           small["seconds"], small.get("rows_per_s"), None])
         table.append(["neo4j naive (MERGE per row)", neo["naive"]["rows"], neo["naive"]["seconds"], naive, None])
+        if admin.get("status") == "ok":
+            table.append(["neo4j export neo4j-import + neo4j-admin", rows,
+                          admin["export_s"] + (admin["admin_import_s"] or 0), None, None])
+            table.append(["  ... + stop, restart, constraints", rows, admin["export_s"] + admin["script_s"],
+                          None, None])
     print_table(["load", "rows", "seconds", "rows/s", "peak RSS MiB"], table,
                 title=f"loads of {rows:,} operator+edge rows ({folder if args.tables else f'scale {scale:g}'})")
     print(f"embedded child RSS before the load {embedded['rss_before_mb']:.0f} MiB, "
           f"peak {embedded['peak_rss_mb']:.0f} MiB")
     if neo["status"] == "ok" and neo["batched"]["status"] != "ok":
         print(f"neo4j batched load of all graphs failed: {neo['batched']['error'][:400]}")
+    if techniques:
+        print_table(["incremental Bolt technique", "rows", "seconds", "rows/s", "/ naive", "/ today"],
+                    [[t["name"], t.get("rows"), t["seconds"], t.get("rows_per_s"), t["over_naive"], t["over_today"]]
+                     for t in techniques],
+                    title=f"Neo4j incremental loads (rust extension: {neo.get('rust_extension')})")
     targets = [
         target_row("neo4j batched / naive" + ("" if batched_key == "batched" else " (small graphs)"),
-                   ratios["neo4j_batched_over_naive"], ">=", 20),
+                   ratios["neo4j_batched_over_naive"], ">=", 150),
+        target_row("neo4j batched / today's statements", ratios["neo4j_batched_over_today"], ">=", 4),
+        target_row("neo4j Bolt load / admin import", ratios.get("neo4j_bolt_over_admin_import"), ">=", 10),
         target_row("embedded rows/s", embedded["rows_per_s"], ">=", 1_000_000),
     ]
     if bare:

@@ -42,6 +42,7 @@ _EXPORTS: dict[str, tuple[str, str | None]] = {
     "DenseOptions": ("younger_graph.export.dense", "DenseOptions"),
     "export_dense": ("younger_graph.export.dense", "export_dense"),
     "annotate": ("younger_graph.export.annotate", "annotate"),
+    "export_neo4j_import": ("younger_graph.store.neo4j_import", "export_neo4j_import"),
     "run_demo": ("younger_graph.demo", "run_demo"),
     **{name: ("younger_graph.errors", name) for name in (
         "YoungerGraphError", "UsageError", "ExtractionError", "ExecutorError", "ModelError", "StrictError",

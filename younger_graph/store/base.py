@@ -154,6 +154,11 @@ class Store(ABC):
     def write_graph_chunk(self, chunk: GraphChunk) -> None:
         """Graph nodes, operators (with attr_* properties), CONTAINS and FLOWS in one transaction."""
 
+    def wait_for_writes(self) -> None:
+        """Wait until every chunk handed to write_graph_chunk is committed (raising the first failure), for
+        backends that commit chunks concurrently."""
+        return None
+
     @abstractmethod
     def write_models(self, models: pa.Table) -> None:
         """Upsert Model nodes and their INSTANCE_OF edges."""
@@ -308,6 +313,7 @@ class Store(ABC):
         # Graphs with no operator rows at all (empty graphs) still get their Graph node.
         pending.extend((row, SCHEMAS["operators"].empty_table(), empty_edges) for row in by_id.values())
         done += self._flush(pending, flattener, summary)
+        self.wait_for_writes()
         if on_progress:
             on_progress("graphs", done, len(wanted))
 
