@@ -89,7 +89,7 @@ def run_scale(scale: float, steps: list[str], args: argparse.Namespace) -> dict[
     t0 = time.perf_counter()
     usage0 = resource.getrusage(resource.RUSAGE_SELF)
     synth_out = args.synth_out / f"synth-scale{scale:g}-seed{args.seed}" if args.synth_out else None
-    folder, manifest, reused = synth.ensure(args.source, synth_out, scale, args.seed)
+    folder, manifest, reused = synth.ensure(args.source, synth_out, scale, args.seed, base_out=args.base_out)
     result: dict[str, Any] = {
         "scale": scale, "counts": manifest["counts"],
         "tables": {"seconds": time.perf_counter() - t0, "reused": reused, "disk_mb": size_mb(folder),
@@ -157,6 +157,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--from", dest="source", type=Path, default=SAMPLE_DIR, help="what synth.py samples from")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--synth-out", type=Path, help="where the synthetic tables go (default .bench/)")
+    parser.add_argument("--base-out", type=Path, help="where synth.py extracts --from when it is a model folder")
     parser.add_argument("--work", type=Path, help="where stores and exports go (default .bench/)")
     parser.add_argument("--step-timeout", type=float, default=3 * 3600, help="seconds per step before it is stopped")
     parser.add_argument("--keep", action="store_true", help="keep the stores and exports")

@@ -101,3 +101,16 @@ def test_load_quick(tmp_path: Path, sample_dir: Path) -> None:
     assert result["neo4j"]["status"] in ("ok", "skipped", "failed")
     if result["neo4j"]["status"] == "ok":
         assert {"batched", "naive"} <= set(result["neo4j"])
+
+
+def test_scale_quick(tmp_path: Path, sample_dir: Path) -> None:
+    json_path = tmp_path / "scale.json"
+    _run("scale.py", "--quick", "--from", str(sample_dir), "--base-out", str(tmp_path / "base"), "--synth-out",
+         str(tmp_path / "synth"), "--work", str(tmp_path / "work"), "--json", str(json_path), timeout=600)
+    result = _result(json_path)
+    assert [r["scale"] for r in result["results"]] == [0.002, 0.004]
+    for r in result["results"]:
+        assert set(r["steps"]) == {"load", "stats", "export", "neo4j-import"}
+        assert all(s["status"] == "ok" and s["peak_rss_mb"] > 0 and s["disk_mb"] > 0 for s in r["steps"].values())
+    assert set(result["projection"]["steps"]) == {"load", "stats", "export", "neo4j-import"}
+    assert not (tmp_path / "work" / "scale-0.002").exists()  # removed unless --keep

@@ -91,7 +91,7 @@ WRITE_FLOWS = (
 FLOW_PROPERTIES = ("src_slot", "dst_slot", "scope", "tensor", "dtype", "shape")
 WRITE_NESTED = (
     "UNWIND $graphs AS g CREATE (gn:Graph) SET gn = g.props "
-    "WITH gn, g CALL { WITH gn, g UNWIND g.ops AS r CREATE (gn)-[:CONTAINS]->(o:Operator) SET o = r "
+    "WITH gn, g CALL (gn, g) { UNWIND g.ops AS r CREATE (gn)-[:CONTAINS]->(o:Operator) SET o = r "
     "RETURN collect(o) AS nodes } "
     "UNWIND g.edges AS e WITH nodes[e[0]] AS a, nodes[e[1]] AS b, e "
     "CREATE (a)-[:FLOWS {" + ", ".join(f"{p}: e[{i + 2}]" for i, p in enumerate(FLOW_PROPERTIES)) + "}]->(b)"
