@@ -121,9 +121,9 @@ def test_a_task_that_keeps_failing_is_reported_per_source(ray_session) -> None:
     assert all(r.row["status"] == "error" and "the Ray task failed" in r.row["error"] for r in results)
 
 
-def _cli(*args: str) -> subprocess.CompletedProcess[str]:
+def _cli(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "younger_graph.cli", *args], capture_output=True, text=True,
-                          env=cli_env(), timeout=120)
+                          env=cli_env(**env), timeout=120)
 
 
 def test_an_unreachable_cluster_is_one_line_and_writes_nothing(tmp_path: Path) -> None:
@@ -131,6 +131,9 @@ def test_an_unreachable_cluster_is_one_line_and_writes_nothing(tmp_path: Path) -
     r = _cli("extract", str(ROOT / "sample"), "--out", str(out), "--executor", "ray", "--address", "127.0.0.1:9")
     assert r.returncode == 2
     assert "cannot reach the Ray cluster at 127.0.0.1:9" in r.stderr and len(r.stderr.strip().splitlines()) == 1
+    assert not out.exists()
+    r = _cli("extract", str(ROOT / "sample"), "--out", str(out), "--executor", "ray", RAY_ADDRESS="127.0.0.1:9")
+    assert r.returncode == 2 and "cannot reach the Ray cluster at 127.0.0.1:9" in r.stderr  # Ray's own variable
     assert not out.exists()
 
 

@@ -43,7 +43,8 @@ class RayPool:
     is written, and shuts down on exit what it started."""
 
     def __init__(self, address: str | None, workers: int | None) -> None:
-        self.address = address
+        # Ray's own convention: no address given means $RAY_ADDRESS when set (then no local runtime).
+        self.address = address or os.environ.get("RAY_ADDRESS") or None
         self.workers = workers
         self._ray: Any = None
         self._started = False
