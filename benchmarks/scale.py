@@ -85,7 +85,7 @@ def size_mb(path: Path) -> float:
     return total / 2**20
 
 
-def run_scale(scale: float, steps: list[str], args: argparse.Namespace) -> dict[str, Any]:
+def run_scale(scale: float, steps: list[str], args: argparse.Namespace, done: list[dict[str, Any]]) -> dict[str, Any]:
     t0 = time.perf_counter()
     usage0 = resource.getrusage(resource.RUSAGE_SELF)
     synth_out = args.synth_out / f"synth-scale{scale:g}-seed{args.seed}" if args.synth_out else None
@@ -110,6 +110,8 @@ def run_scale(scale: float, steps: list[str], args: argparse.Namespace) -> dict[
             result["steps"][step] = r
             print(f"  {step}: {r['status']} in {r['seconds']:.1f} s, peak RSS {r['peak_rss_mb']:.0f} MiB, "
                   f"{r['disk_mb']:.0f} MiB written", flush=True)
+            if args.json:  # what is measured so far survives a run stopped later
+                write_json(args.json, {"benchmark": "scale", "partial": True, "results": [*done, result]})
             if r["status"] != "ok":
                 result["stopped_at"] = step
                 break
@@ -171,7 +173,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"unknown steps {sorted(unknown)}")
     results = []
     for scale in scales:
-        result = run_scale(scale, steps, args)
+        result = run_scale(scale, steps, args, results)
         results.append(result)
         if result.get("stopped_at"):
             print(f"scale {scale:g} stopped at {result['stopped_at']}; larger scales skipped")
