@@ -526,7 +526,7 @@ def main(argv: list[str] | None = None) -> int:
         floor = run_floor(folder, work)
         if floor["status"] == "ok":
             print(f"  LadybugDB COPY floor: {floor['rows']:,} rows in {floor['seconds']:.1f} s", flush=True)
-        floor_full = run_floor(folder, work, full=True)
+        floor_full = {"status": "skipped"} if args.quick else run_floor(folder, work, full=True)
         if floor_full["status"] == "ok":
             print(f"  LadybugDB COPY, the store's columns: {floor_full['rows']:,} rows in "
                   f"{floor_full['seconds']:.1f} s", flush=True)

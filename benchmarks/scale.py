@@ -2,7 +2,7 @@
 
 Usage:
     python benchmarks/scale.py [--scales 1,4] [--steps load,stats,export] [--json out.json] [--keep]
-    python benchmarks/scale.py --quick --json /tmp/scale.json          # scale 0.002, every step
+    python benchmarks/scale.py --quick --json /tmp/scale.json          # scales 0.001 and 0.002, no export
 
 For each scale (1 = Younger: ~7.6k graphs, 12.6M operators, 16M edges), in order:
 
@@ -155,7 +155,8 @@ def project(results: list[dict[str, Any]], steps: list[str]) -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--scales", default=None, help="comma-separated scales (default 1,4; --quick 0.002,0.004)")
-    parser.add_argument("--steps", default=",".join(STEPS), help=f"subset of {','.join(STEPS)}")
+    parser.add_argument("--steps", help=f"subset of {','.join(STEPS)} (default all; --quick: all but export, whose "
+                                        "torch import alone takes longer than the rest)")
     parser.add_argument("--from", dest="source", type=Path, default=SAMPLE_DIR, help="what synth.py samples from")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--synth-out", type=Path, help="where the synthetic tables go (default .bench/)")
@@ -166,8 +167,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="smoke mode: two tiny scales")
     parser.add_argument("--json", help="write the result here")
     args = parser.parse_args(argv)
-    scales = [float(s) for s in (args.scales or ("0.002,0.004" if args.quick else "1,4")).split(",")]
-    steps = [s for s in args.steps.split(",") if s]
+    scales = [float(s) for s in (args.scales or ("0.001,0.002" if args.quick else "1,4")).split(",")]
+    default_steps = [s for s in STEPS if s != "export"] if args.quick else list(STEPS)
+    steps = [s for s in args.steps.split(",") if s] if args.steps else default_steps
     unknown = set(steps) - set(STEPS)
     if unknown:
         parser.error(f"unknown steps {sorted(unknown)}")

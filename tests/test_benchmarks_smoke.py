@@ -108,9 +108,9 @@ def test_scale_quick(tmp_path: Path, sample_dir: Path) -> None:
     _run("scale.py", "--quick", "--from", str(sample_dir), "--base-out", str(tmp_path / "base"), "--synth-out",
          str(tmp_path / "synth"), "--work", str(tmp_path / "work"), "--json", str(json_path), timeout=600)
     result = _result(json_path)
-    assert [r["scale"] for r in result["results"]] == [0.002, 0.004]
+    assert [r["scale"] for r in result["results"]] == [0.001, 0.002]
     for r in result["results"]:
-        assert set(r["steps"]) == {"load", "stats", "export", "neo4j-import"}
+        assert set(r["steps"]) == {"load", "stats", "neo4j-import"}
         assert all(s["status"] == "ok" and s["peak_rss_mb"] > 0 and s["disk_mb"] > 0 for s in r["steps"].values())
-    assert set(result["projection"]["steps"]) == {"load", "stats", "export", "neo4j-import"}
+    assert set(result["projection"]["steps"]) == {"load", "stats", "neo4j-import"}
     assert not (tmp_path / "work" / "scale-0.002").exists()  # removed unless --keep

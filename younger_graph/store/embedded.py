@@ -252,14 +252,24 @@ class EmbeddedStore(Store):
             copied[name] = copied.get(name, 0) + table.num_rows
             if table.num_rows:
                 rows = self._in_table_order(name, table) if name in NODE_KEYS else table
-                # One chunk per column (see _copy_in_transaction).
-                self._execute(f"COPY {name} FROM $rows", {"rows": rows.combine_chunks()})
+                self._copy(name, rows)
             if on_progress:
                 on_progress(step, done, total)
         summary.graphs, summary.operators, summary.edges = copied["Graph"], copied["Operator"], copied["FLOWS"]
         self._load_models(read_table(folder, "models"), summary, on_progress)
         self.marker.unlink()
         self.interrupted = self._bulk_running = False
+
+    def _copy(self, name: str, rows: pa.Table) -> None:
+        """One auto-committed COPY on a connection of its own: LadybugDB 0.22 keeps every Arrow table a
+        connection has COPYed from until the connection closes (the whole corpus, on one connection)."""
+        import ladybug
+
+        conn = ladybug.Connection(self.db)
+        try:  # one chunk per column (see _copy_in_transaction)
+            self._execute(f"COPY {name} FROM $rows", {"rows": rows.combine_chunks()}, conn)
+        finally:
+            conn.close()
 
     def _remove_files(self) -> None:
         for path in (self.location, f"{self.location}.wal", f"{self.location}.shadow", f"{self.location}.tmp"):
