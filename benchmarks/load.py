@@ -93,9 +93,12 @@ def embedded_child(folder: str, db: str, profile: str | None, attr_properties: b
                       "peak_rss_mb": peak_rss_mb()}))
 
 
-def floor_child(folder: str, db: str) -> None:
+def floor_child(folder: str, db: str, full: bool = False) -> None:
     """LadybugDB's own COPY floor on the same rows: operators as (INT64 id, op_type), edges as
-    (from, to, src_slot), no string keys, no attribute columns, no CONTAINS. Prints one JSON line."""
+    (from, to, src_slot), no string keys, no attribute columns, no CONTAINS. With `full`, the same
+    COPYs with every column the store keeps (operators: all operators.parquet columns; FLOWS: slots,
+    scope, tensor, dtype, shape), still without CONTAINS, Graph nodes and attr_* columns: what the
+    engine itself costs for the store's own columns. Prints one JSON line."""
     import ladybug
     import numpy as np
     import pyarrow as pa
@@ -103,18 +106,25 @@ def floor_child(folder: str, db: str) -> None:
     import pyarrow.parquet as pq
 
     graphs = pq.ParquetFile(Path(folder) / "graphs.parquet").read(columns=["graph_id", "num_nodes"])
-    ops = pq.ParquetFile(Path(folder) / "operators.parquet").read(columns=["op_type"])
-    edges = pq.ParquetFile(Path(folder) / "edges.parquet").read(columns=["graph_id", "src", "dst", "src_slot"])
+    ops = pq.ParquetFile(Path(folder) / "operators.parquet").read(columns=None if full else ["op_type"])
+    edges = pq.ParquetFile(Path(folder) / "edges.parquet").read(
+        columns=None if full else ["graph_id", "src", "dst", "src_slot"])
     starts = np.concatenate([[0], np.cumsum(graphs.column("num_nodes").to_numpy())[:-1]])
     offset = starts[pc.index_in(edges.column("graph_id"), value_set=graphs.column("graph_id")).to_numpy()]
-    nodes = pa.table({"id": pa.array(np.arange(ops.num_rows, dtype=np.int64)), "op_type": ops.column("op_type")})
+    node_columns = ops.column_names if full else ["op_type"]
+    rel_columns = ["src_slot", "dst_slot", "scope", "tensor", "dtype", "shape"] if full else ["src_slot"]
+    nodes = pa.table({"id": pa.array(np.arange(ops.num_rows, dtype=np.int64)),
+                      **{c: ops.column(c) for c in node_columns}}).combine_chunks()
     rels = pa.table({"from": pa.array(offset + edges.column("src").to_numpy()),
                      "to": pa.array(offset + edges.column("dst").to_numpy()),
-                     "src_slot": edges.column("src_slot")})
+                     **{c: edges.column(c) for c in rel_columns}}).combine_chunks()
+    db_types = {pa.string(): "STRING", pa.int64(): "INT64", pa.int32(): "INT32"}
     database = ladybug.Database(db)
     conn = ladybug.Connection(database)
-    conn.execute("CREATE NODE TABLE Op(id INT64, op_type STRING, PRIMARY KEY(id))")
-    conn.execute("CREATE REL TABLE Flow(FROM Op TO Op, src_slot INT32)")
+    node_ddl = ", ".join(f"{c} {db_types[nodes.schema.field(c).type]}" for c in node_columns)
+    rel_ddl = ", ".join(f"{c} {db_types[rels.schema.field(c).type]}" for c in rel_columns)
+    conn.execute(f"CREATE NODE TABLE Op(id INT64, {node_ddl}, PRIMARY KEY(id))")
+    conn.execute(f"CREATE REL TABLE Flow(FROM Op TO Op, {rel_ddl})")
     start = time.perf_counter()
     conn.execute("BEGIN TRANSACTION")
     conn.execute("COPY Op FROM $rows", {"rows": nodes})
@@ -126,9 +136,10 @@ def floor_child(folder: str, db: str) -> None:
     print(json.dumps({"seconds": seconds, "rows": nodes.num_rows + rels.num_rows}))
 
 
-def run_floor(folder: Path, work: Path) -> dict[str, Any]:
-    proc = subprocess.run([sys.executable, __file__, "--floor-child", str(folder), str(work / "floor.db")],
-                          capture_output=True, text=True)
+def run_floor(folder: Path, work: Path, full: bool = False) -> dict[str, Any]:
+    db = work / ("floor-full.db" if full else "floor.db")
+    proc = subprocess.run([sys.executable, __file__, "--floor-child", str(folder), str(db),
+                           *(["--floor-full"] if full else [])], capture_output=True, text=True)
     if proc.returncode != 0:
         return {"status": "failed", "reason": (proc.stderr.strip().splitlines() or ["?"])[-1]}
     result = json.loads(proc.stdout.strip().splitlines()[-1])
@@ -333,6 +344,68 @@ def filter_graphs(folder: Path, work: Path, max_rows: int) -> tuple[Path, int, d
     return out, rows, dropped
 
 
+# Incremental Bolt load techniques, each the store's own load with one setting changed (store/neo4j.py).
+TECHNIQUES = [
+    ("today: UNWIND maps, MATCH endpoints by uid, 1 transaction at a time", {"write_mode": "match",
+                                                                             "parallel_transactions": 1}),
+    ("CREATE nested per graph: plain-list edges, endpoints from collect() (no uid lookup)",
+     {"write_mode": "nested", "parallel_transactions": 1}),
+    ("nested + 2 parallel transactions (the default)", {"write_mode": "nested", "parallel_transactions": 2}),
+    ("nested + 4 parallel transactions", {"write_mode": "nested", "parallel_transactions": 4}),
+]
+
+
+def rust_extension() -> bool:
+    """Whether the neo4j driver runs with its Rust packstream extension (pip install neo4j-rust-ext)."""
+    import importlib.util
+
+    return importlib.util.find_spec("neo4j._rust") is not None
+
+
+def run_techniques(uri: str, folder: Path, rows: int, scope: list[str] | None) -> list[dict[str, Any]]:
+    from younger_graph.store import open_store
+
+    out = []
+    for name, settings in TECHNIQUES:
+        with open_store(uri, write=True) as store:
+            clear(store, scope)
+            for key, value in settings.items():
+                setattr(store, key, value)
+            result = batched_load(store, folder, rows)
+            clear(store, scope)
+        result.update(name=name, settings=settings)
+        print(f"  neo4j technique: {name}: {fmt(result.get('rows_per_s'))} rows/s", flush=True)
+        out.append(result)
+    return out
+
+
+def run_admin_import(store: Any, folder: Path, work: Path, bolt_counts: dict[str, int]) -> dict[str, Any]:
+    """`export neo4j-import` + `scripts/neo4j import --yes` into the server of NEO4J_LOCAL_DIR/ports (env)."""
+    from younger_graph.store.neo4j_import import export_neo4j_import
+
+    files = work / "neo4j-import"
+    start = time.perf_counter()
+    export_neo4j_import(folder, files)
+    export_s = time.perf_counter() - start
+    uri = store.location
+    store.close()
+    start = time.perf_counter()
+    proc = subprocess.run([str(NEO4J_SCRIPT), "import", str(files), "--yes"], capture_output=True, text=True,
+                          cwd=REPO, stdin=subprocess.DEVNULL)
+    script_s = time.perf_counter() - start
+    if proc.returncode != 0:
+        return {"status": "failed", "reason": (proc.stdout + proc.stderr).strip().splitlines()[-3:]}
+    admin_s = next((float(line.split("imported in ")[1].split(" s")[0]) for line in proc.stdout.splitlines()
+                    if "imported in " in line), None)
+    from younger_graph.store import open_store
+
+    with open_store(uri) as imported:
+        counts = imported.counts()
+    return {"status": "ok", "export_s": export_s, "admin_import_s": admin_s, "script_s": script_s,
+            "counts_equal_bolt": counts == bolt_counts, "counts": counts,
+            "note": "script_s includes stopping the server, neo4j-admin, restarting, constraints and indexes"}
+
+
 def run_neo4j(folder: Path, rows: int, args: argparse.Namespace, work: Path) -> dict[str, Any]:
     uri = args.neo4j_uri or os.environ.get("NEO4J_URI") or DEFAULT_URI
     if not _is_local(uri) and not args.force_clear:
@@ -361,7 +434,18 @@ def run_neo4j(folder: Path, rows: int, args: argparse.Namespace, work: Path) -> 
         for key in ("batched", "batched_small_graphs"):
             if result.get(key, {}).get("status") == "ok":
                 print(f"  neo4j {key}: {result[key]['rows']:,} rows in {result[key]['seconds']:.1f} s", flush=True)
+        if not args.quick and result["batched"]["status"] == "ok":
+            bolt_counts = store.counts()
+            if args.admin_import:
+                result["admin_import"] = run_admin_import(store, folder, work, bolt_counts)
+                print(f"  neo4j admin import: {result['admin_import']}", flush=True)
+                store, _, _ = connect_neo4j(uri, may_start=False)
         clear(store, scope)
+        if args.techniques:
+            small = filter_graphs(folder, work, args.neo4j_max_graph_rows)
+            tech_folder, tech_rows = (small[0], small[1]) if small else (folder, rows)
+            result["techniques"] = run_techniques(uri, tech_folder, tech_rows, scope)
+        result["rust_extension"] = rust_extension()
         operators, edges = naive_slice(folder, args.naive_rows)
         result["naive"] = run_naive(store, operators, edges)
         print(f"  neo4j naive: {result['naive']['rows']:,} rows in {result['naive']['seconds']:.1f} s", flush=True)
@@ -396,18 +480,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--neo4j-max-graph-rows", type=int, default=50_000,
                         help="when the batched Neo4j load fails, retry without graphs over this many rows")
     parser.add_argument("--profile", action="store_true", help="cProfile the embedded load (in the child)")
+    parser.add_argument("--techniques", action="store_true",
+                        help="also measure each incremental Bolt technique (graphs <= --neo4j-max-graph-rows)")
+    parser.add_argument("--admin-import", action="store_true",
+                        help="also time export neo4j-import + scripts/neo4j import (replaces the database of the "
+                             "server scripts/neo4j manages with NEO4J_LOCAL_DIR/NEO4J_BOLT_PORT/...)")
     parser.add_argument("--quick", action="store_true", help="smoke mode: tiny tables, embedded unless NEO4J_URI")
     parser.add_argument("--embedded-child", nargs=2, metavar=("FOLDER", "DB"), help=argparse.SUPPRESS)
     parser.add_argument("--child-profile", help=argparse.SUPPRESS)
     parser.add_argument("--child-no-attr-properties", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--no-bare", action="store_true", help="skip the embedded load without attr_* properties")
     parser.add_argument("--floor-child", nargs=2, metavar=("FOLDER", "DB"), help=argparse.SUPPRESS)
+    parser.add_argument("--floor-full", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.embedded_child:
         embedded_child(*args.embedded_child, args.child_profile, not args.child_no_attr_properties)
         return 0
     if args.floor_child:
-        floor_child(*args.floor_child)
+        floor_child(*args.floor_child, full=args.floor_full)
         return 0
     scale = args.scale if args.scale is not None else (0.0005 if args.quick else 0.05)
     args.naive_rows = args.naive_rows or (500 if args.quick else 20_000)
@@ -436,6 +526,10 @@ def main(argv: list[str] | None = None) -> int:
         floor = run_floor(folder, work)
         if floor["status"] == "ok":
             print(f"  LadybugDB COPY floor: {floor['rows']:,} rows in {floor['seconds']:.1f} s", flush=True)
+        floor_full = {"status": "skipped"} if args.quick else run_floor(folder, work, full=True)
+        if floor_full["status"] == "ok":
+            print(f"  LadybugDB COPY, the store's columns: {floor_full['rows']:,} rows in "
+                  f"{floor_full['seconds']:.1f} s", flush=True)
         if args.no_neo4j or (args.quick and not os.environ.get("NEO4J_URI")):
             neo = {"status": "skipped", "reason": "--no-neo4j" if args.no_neo4j else "--quick without NEO4J_URI"}
         else:
@@ -455,12 +549,33 @@ def main(argv: list[str] | None = None) -> int:
               "embedded_over_neo4j_batched": ratio(embedded["rows_per_s"], batched),
               "embedded_over_ladybug_floor": ratio(embedded["rows_per_s"], floor.get("rows_per_s")),
               "embedded_bare_over_ladybug_floor": ratio(bare and bare["rows_per_s"], floor.get("rows_per_s")),
-              "embedded_bare_over_embedded": ratio(bare and bare["rows_per_s"], embedded["rows_per_s"])}
+              "embedded_bare_over_embedded": ratio(bare and bare["rows_per_s"], embedded["rows_per_s"]),
+              "embedded_bare_over_copy_of_store_columns": ratio(bare and bare["rows_per_s"],
+                                                                floor_full.get("rows_per_s")),
+              "copy_of_store_columns_over_floor": ratio(floor_full.get("rows_per_s"), floor.get("rows_per_s"))}
+    techniques = neo.get("techniques") or []
+    today = next((t.get("rows_per_s") for t in techniques if t["settings"]["write_mode"] == "match"), None)
+    for t in techniques:
+        t["over_naive"], t["over_today"] = ratio(t.get("rows_per_s"), naive), ratio(t.get("rows_per_s"), today)
+    # The same tables for both sides: the techniques run on the graphs of <= --neo4j-max-graph-rows rows,
+    # so the store's default technique (not the load of every graph, staged ones included) faces today's.
+    default = next((t.get("rows_per_s") for t in techniques
+                    if t["settings"] == {"write_mode": "nested", "parallel_transactions": 2}), None)
+    ratios["neo4j_default_technique_over_today"] = ratio(default, today)
+    ratios["neo4j_default_technique_over_naive"] = ratio(default, naive)
+    admin = neo.get("admin_import") or {}
+    if admin.get("status") == "ok" and neo.get("batched", {}).get("status") == "ok":
+        bolt_s = neo["batched"]["seconds"]
+        ratios["neo4j_bolt_over_admin_import"] = ratio(bolt_s, admin["export_s"] + (admin["admin_import_s"] or 0))
+        ratios["neo4j_bolt_over_admin_import_with_restart"] = ratio(bolt_s, admin["export_s"] + admin["script_s"])
     table = [["embedded (LadybugDB)", rows, embedded["seconds"], embedded["rows_per_s"], embedded["peak_rss_mb"]]]
     if bare:
         table.append(["embedded --no-attr-properties", rows, bare["seconds"], bare["rows_per_s"], bare["peak_rss_mb"]])
     if floor["status"] == "ok":
         table.append(["LadybugDB raw COPY floor", floor["rows"], floor["seconds"], floor["rows_per_s"], None])
+    if floor_full["status"] == "ok":
+        table.append(["LadybugDB raw COPY, the store's columns", floor_full["rows"], floor_full["seconds"],
+                      floor_full["rows_per_s"], None])
     if neo["status"] == "ok":
         b = neo["batched"]
         table.append(["neo4j batched" + ("" if b["status"] == "ok" else " (FAILED)"), rows, b["seconds"],
@@ -470,16 +585,31 @@ def main(argv: list[str] | None = None) -> int:
             table.append([f"neo4j batched, graphs <= {small['max_graph_rows']:,} rows", small.get("rows"),
                           small["seconds"], small.get("rows_per_s"), None])
         table.append(["neo4j naive (MERGE per row)", neo["naive"]["rows"], neo["naive"]["seconds"], naive, None])
+        if admin.get("status") == "ok":
+            table.append(["neo4j export neo4j-import + neo4j-admin", rows,
+                          admin["export_s"] + (admin["admin_import_s"] or 0), None, None])
+            table.append(["  ... + stop, restart, constraints", rows, admin["export_s"] + admin["script_s"],
+                          None, None])
     print_table(["load", "rows", "seconds", "rows/s", "peak RSS MiB"], table,
                 title=f"loads of {rows:,} operator+edge rows ({folder if args.tables else f'scale {scale:g}'})")
     print(f"embedded child RSS before the load {embedded['rss_before_mb']:.0f} MiB, "
           f"peak {embedded['peak_rss_mb']:.0f} MiB")
     if neo["status"] == "ok" and neo["batched"]["status"] != "ok":
         print(f"neo4j batched load of all graphs failed: {neo['batched']['error'][:400]}")
+    if techniques:
+        print_table(["incremental Bolt technique", "rows", "seconds", "rows/s", "/ naive", "/ today"],
+                    [[t["name"], t.get("rows"), t["seconds"], t.get("rows_per_s"), t["over_naive"], t["over_today"]]
+                     for t in techniques],
+                    title=f"Neo4j incremental loads (rust extension: {neo.get('rust_extension')})")
     targets = [
         target_row("neo4j batched / naive" + ("" if batched_key == "batched" else " (small graphs)"),
                    ratios["neo4j_batched_over_naive"], ">=", 20),
+        target_row("neo4j default technique / naive", ratios["neo4j_default_technique_over_naive"], ">=", 150),
+        target_row("neo4j default technique / today's statements", ratios["neo4j_default_technique_over_today"],
+                   ">=", 4),
+        target_row("neo4j Bolt load / admin import", ratios.get("neo4j_bolt_over_admin_import"), ">=", 10),
         target_row("embedded rows/s", embedded["rows_per_s"], ">=", 1_000_000),
+        target_row("embedded / raw COPY floor", ratios["embedded_over_ladybug_floor"], ">=", 0.7),
     ]
     if bare:
         targets.append(target_row("embedded rows/s, --no-attr-properties", bare["rows_per_s"], ">=", 1_000_000))
@@ -505,6 +635,7 @@ def main(argv: list[str] | None = None) -> int:
         "embedded": embedded,
         "embedded_bare": bare,
         "ladybug_floor": floor,
+        "ladybug_copy_store_columns": floor_full,
         "neo4j": neo,
         "ratios": ratios,
         "targets": {row[0]: {"value": row[1], "target": row[2], "met": row[3]} for row in targets},

@@ -131,3 +131,16 @@ def test_match_quick(tmp_path: Path, sample_dir: Path) -> None:
     assert {"match_chain3", "match_residual5", "scan", "plain_chain3"} <= set(timings)
     assert timings["match_chain3"]["rows"] > 0 and timings["match_chain3"]["over_scan"] is not None
     assert len(result["targets"]) == 4
+
+
+def test_scale_quick(tmp_path: Path, sample_dir: Path) -> None:
+    json_path = tmp_path / "scale.json"
+    _run("scale.py", "--quick", "--from", str(sample_dir), "--base-out", str(tmp_path / "base"), "--synth-out",
+         str(tmp_path / "synth"), "--work", str(tmp_path / "work"), "--json", str(json_path), timeout=600)
+    result = _result(json_path)
+    assert [r["scale"] for r in result["results"]] == [0.001, 0.002]
+    for r in result["results"]:
+        assert set(r["steps"]) == {"load", "stats", "neo4j-import"}
+        assert all(s["status"] == "ok" and s["peak_rss_mb"] > 0 and s["disk_mb"] > 0 for s in r["steps"].values())
+    assert set(result["projection"]["steps"]) == {"load", "stats", "neo4j-import"}
+    assert not (tmp_path / "work" / "scale-0.002").exists()  # removed unless --keep

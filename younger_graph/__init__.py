@@ -47,12 +47,14 @@ _EXPORTS: dict[str, tuple[str, str | None]] = {
     "DenseOptions": ("younger_graph.export.dense", "DenseOptions"),
     "export_dense": ("younger_graph.export.dense", "export_dense"),
     "annotate": ("younger_graph.export.annotate", "annotate"),
+    "export_neo4j_import": ("younger_graph.store.neo4j_import", "export_neo4j_import"),
     "run_demo": ("younger_graph.demo", "run_demo"),
     "to_onnx": ("younger_graph.generation.to_onnx", "to_onnx"),
     "export_onnx": ("younger_graph.generation.to_onnx", "export_onnx"),
     "check_generated": ("younger_graph.generation.check", "check_generated"),
     **{name: ("younger_graph.errors", name) for name in (
-        "YoungerGraphError", "UsageError", "ExtractionError", "ModelError", "StrictError", "QueryLibraryError",
+        "YoungerGraphError", "UsageError", "ExtractionError", "ExecutorError", "ModelError", "StrictError",
+        "QueryLibraryError",
         "StoreError", "StoreErrorKind", "QueryError", "ExportError", "StatsError")},
 }
 

@@ -36,6 +36,10 @@ class StrictError(YoungerGraphError, RuntimeError):
     exit_code = 1
 
 
+class ExecutorError(YoungerGraphError, RuntimeError):
+    """`extract --executor ray`: Ray is not installed, or no cluster answers at the address given."""
+
+
 class QueryLibraryError(YoungerGraphError, ValueError):
     """A query file or a parameter value is malformed."""
 

@@ -34,12 +34,14 @@ def default_tables(db: str) -> Path:
 def ingest(sources: Iterable[str], db: str | Path | None = None, *, tables: str | Path | None = None,
            workers: int | None = None, meta: str | Path | None = None, attr_properties: bool = True,
            username: str | None = None, password: str | None = None,
+           executor: str = "local", address: str | None = None,
            on_extract: Callable[[int, int, Any], None] | None = None,
            on_load: Callable[[str, int, int], None] | None = None) -> IngestSummary:
     """Extract `sources` into `tables` (default: `<db>.tables`), then load them into the store `db`."""
     target = resolve_db(str(db) if db is not None else None)
     folder = Path(tables) if tables is not None else default_tables(target)
-    extracted = extract(sources, folder, workers=workers, meta=meta, on_progress=on_extract)
+    extracted = extract(sources, folder, workers=workers, meta=meta, on_progress=on_extract, executor=executor,
+                        address=address)
     with open_store(target, write=True, username=username, password=password) as store:
         loaded = store.load(folder, on_progress=on_load, attr_properties=attr_properties)
     return IngestSummary(folder, extracted, loaded)

@@ -15,6 +15,7 @@ import typer
 from younger_graph.cli.app import app, mirrors
 from younger_graph.cli.options import (
     SUMMARY_FORMATS,
+    AttrPropsOption,
     DbOption,
     PasswordOption,
     SummaryFormat,
@@ -27,7 +28,8 @@ from younger_graph.cli.options import (
 from younger_graph.cli.render import console, stage_progress, write_stdout
 from younger_graph.errors import UsageError
 
-export_app = typer.Typer(name="export", help="Export the store as machine-learning datasets (PyG, dense tensors).",
+export_app = typer.Typer(name="export", help="Export the store as machine-learning datasets (PyG, dense tensors), "
+                                             "or tables as neo4j-admin import files.",
                          no_args_is_help=True, add_completion=False)
 
 QueryOption = Annotated[str | None, typer.Option(
@@ -178,9 +180,33 @@ def dense(
                f"{c['dropped_backward_edges']} backward edges dropped); splits.json by {split_by}: "
                f"train {s['train']}, val {s['val']}, test {s['test']} → {out}")
 
+@export_app.command("neo4j-import")
+def neo4j_import(
+    tables: Annotated[Path, typer.Argument(help="An extraction folder (the four Parquet tables).")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the CSV files, import.args and "
+                                                           "schema.cypher; replaced if present.")],
+    attr_properties: AttrPropsOption = True,
+    fmt: SummaryFormat = "table",
+) -> None:
+    """Files for `neo4j-admin database import full` (the bulk initial load of a Neo4j server): the same nodes,
+    relationships and properties as `load --db bolt://...`; import them with `scripts/neo4j import DIR`
+    (docs/neo4j.md)."""
+    import younger_graph as yg
+
+    check_choice("--format", fmt, SUMMARY_FORMATS)
+    with stage_progress() as on_progress:
+        manifest = yg.export_neo4j_import(tables, out, attr_properties=attr_properties, on_progress=on_progress)
+    if fmt == "json":
+        write_stdout(json.dumps(manifest, indent=2) + "\n")
+        return
+    counts = ", ".join(f"{n:,} {name}" for name, n in manifest["counts"].items())
+    typer.echo(f"{counts} → {out} (import: scripts/neo4j import {out})")
+
+
 app.add_typer(export_app, name="export")
 mirrors("export pyg", "yg.export_pyg")
 mirrors("export dense", "yg.export_dense")
+mirrors("export neo4j-import", "yg.export_neo4j_import")
 
 @app.command("annotate")
 def annotate(

@@ -13,8 +13,10 @@ from rich.markup import escape
 from younger_graph.cli.app import app, mirrors
 from younger_graph.cli.options import (
     SUMMARY_FORMATS,
+    AddressOption,
     AttrPropsOption,
     DbOption,
+    ExecutorOption,
     FrameFormat,
     MetaOption,
     PasswordOption,
@@ -41,6 +43,8 @@ def extract(
     workers: WorkersOption = 0,
     strict: Annotated[bool, typer.Option("--strict", help="Stop at the first model that fails.")] = False,
     infer_shapes: InferShapesOption = False,
+    executor: ExecutorOption = "local",
+    address: AddressOption = None,
     fmt: SummaryFormat = "table",
 ) -> None:
     """Extract operator DAGs from models into models/graphs/operators/edges.parquet under --out."""
@@ -50,7 +54,7 @@ def extract(
     with stage_progress("extracting") as on_progress:
         try:
             summary = yg.extract(sources, out, workers=workers or None, meta=meta, strict=strict,
-                                 infer_shapes=infer_shapes,
+                                 infer_shapes=infer_shapes, executor=executor, address=address,
                                  on_progress=lambda done, total, _r: on_progress(done, total))
         except StrictError as exc:
             raise StrictError(f"stopped (--strict): {exc}") from None
@@ -85,6 +89,8 @@ def ingest(
     password: PasswordOption = None,
     fmt: SummaryFormat = "table",
     attr_properties: AttrPropsOption = True,
+    executor: ExecutorOption = "local",
+    address: AddressOption = None,
 ) -> None:
     """Extract models and load them into the store in one step."""
     import younger_graph as yg
@@ -93,6 +99,7 @@ def ingest(
     with stage_progress("extracting") as on_progress:
         summary = yg.ingest(sources, db, tables=tables, workers=workers or None, meta=meta,
                             attr_properties=attr_properties, username=username, password=password,
+                            executor=executor, address=address,
                             on_extract=lambda done, total, _r: on_progress("extracting", done, total),
                             on_load=lambda stage, done, total: on_progress(f"loading {stage}", done, total))
     print_extract(summary.extracted, summary.tables)

@@ -19,6 +19,12 @@ OutFile = Annotated[Path | None, typer.Option("--out", "-o", help="Write the res
 ParamOption = Annotated[list[str] | None, typer.Option("--param", "-p", help="Parameter key=value (repeatable).")]
 MetaOption = Annotated[Path | None, typer.Option("--meta", help="CSV or JSON sidecar with per-model metadata.")]
 WorkersOption = Annotated[int, typer.Option("--workers", "-j", help="Worker processes (default: all cores).")]
+ExecutorOption = Annotated[str, typer.Option(
+    "--executor", help="local (processes on this machine) | ray (tasks on a Ray cluster; pip install "
+                       "'younger-graph[ray]').")]
+AddressOption = Annotated[str | None, typer.Option(
+    "--address", help="With --executor ray: the cluster (auto, host:port or ray://host:port); default: "
+                      "$RAY_ADDRESS, else a local Ray runtime started for the run.")]
 WhereGraphsOption = Annotated[str | None, typer.Option(
     "--where", help="Cypher condition on g (the Graph) selecting graphs, e.g. 'g.num_operators < 5000'.")]
 AttrPropsOption = Annotated[bool, typer.Option(

@@ -18,14 +18,13 @@ from typing import Any
 import pyarrow as pa
 
 from younger_graph import arrays
-from younger_graph.errors import StrictError
+from younger_graph.errors import StrictError, UsageError
 from younger_graph.extract.pool import ordered_results
 from younger_graph.extract.prefetch import Prefetcher
 from younger_graph.extract.sources import LOOKUP_ONLY, Source, expand_sources, load_metadata, metadata_for
+from younger_graph.extract.worker import WORKER, init_worker, run_one
 from younger_graph.loaders.onnx_files import default_name, extract_file, native_file_result, read_and_hash
 from younger_graph.loaders.results import ModelResult, display_path, failed, model_id_for, new_row
-from younger_graph.loaders.younger import extract_instance
-from younger_graph.loaders.zoo import extract_zoo
 from younger_graph.names import metadata_columns
 from younger_graph.schema import SCHEMAS
 from younger_graph.tables import TableDir, concat_or_empty, models_from_rows
@@ -77,45 +76,41 @@ class _Known:
         return cls(ok_sources, by_content, tables.graph_ids())
 
 
-# Per-process settings, sent once to each worker rather than with every task; `buffer` is the
-# worker's reused read buffer (see loaders/onnx_files.read_source_bytes).
-_WORKER: dict[str, Any] = {"known_content": frozenset(), "infer_shapes": False, "buffer": bytearray()}
-
 # Tasks are handed to workers largest first within windows of this many: a big file started last
 # would leave the other workers idle, and results wait in memory for at most a window before they
 # are absorbed in source order.
 POOL_WINDOW = 64
 
 
-def _init_worker(known_content: frozenset[str], infer_shapes: bool) -> None:
-    _WORKER.update(known_content=known_content, infer_shapes=infer_shapes)
+EXECUTORS = ("local", "ray")
 
 
-def _run_one(source: Source) -> ModelResult:
-    if source.kind == "zoo":
-        return extract_zoo(source.ref, _WORKER["infer_shapes"])
-    if source.kind == "younger":
-        return extract_instance(source.ref)
-    read = read_and_hash(source.ref, _WORKER["buffer"])
-    if isinstance(read.data, memoryview):  # keep the buffer, which may have grown for this file
-        _WORKER["buffer"] = read.data.obj
-    return extract_file(source.ref, _WORKER["known_content"], _WORKER["infer_shapes"], read=read)
+class _LocalPool:
+    """`--executor local`: this process (one worker) or a process pool on this machine."""
 
+    def __init__(self, workers: int) -> None:
+        self.workers = workers
 
-def _results(tasks: list[Source], workers: int, known_content: frozenset[str],
-             infer_shapes: bool) -> Iterator[ModelResult]:
-    core = None if infer_shapes else native.module()
-    if core is not None:  # threads over the native core: it releases the GIL, no process start-up
-        _init_worker(known_content, infer_shapes)
-        yield from _run_native(core, tasks, workers, known_content)
-        return
-    if workers <= 1 or len(tasks) <= 1:
-        _init_worker(known_content, infer_shapes)
-        yield from _run_in_process(tasks)
-        return
-    # Source order, so tables are identical whatever the worker count; a killed worker fails its model.
-    yield from ordered_results(tasks, _submission_order(tasks), workers, _run_one, _init_worker,
-                               (known_content, infer_shapes), _killed)
+    def __enter__(self) -> _LocalPool:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+    def results(self, tasks: list[Source], known_content: frozenset[str], infer_shapes: bool,
+                costs: list[float]) -> Iterator[ModelResult]:
+        core = None if infer_shapes else native.module()
+        if core is not None:  # threads over the native core: it releases the GIL, no process start-up
+            init_worker(known_content, infer_shapes)
+            yield from _run_native(core, tasks, self.workers, known_content)
+            return
+        if self.workers <= 1 or len(tasks) <= 1:
+            init_worker(known_content, infer_shapes)
+            yield from _run_in_process(tasks)
+            return
+        # Source order, so tables are identical whatever the worker count; a killed worker fails its model.
+        yield from ordered_results(tasks, _submission_order(costs), self.workers, run_one, init_worker,
+                                   (known_content, infer_shapes), _killed)
 
 
 KILLED = "the worker extracting it was killed (out of memory?)"
@@ -135,11 +130,22 @@ def _killed(source: Source) -> ModelResult:
     return failed(row, f"{os.path.basename(shown) or shown} {KILLED}")
 
 
-def _submission_order(tasks: list[Source]) -> list[int]:
-    sizes = [_expected_cost(s) for s in tasks]
+def _executor(name: str, address: str | None, workers: int | None) -> Any:
+    if name not in EXECUTORS:
+        raise UsageError(f"--executor must be one of {', '.join(EXECUTORS)}, not {name!r}")
+    if name == "local":
+        if address:
+            raise UsageError("--address needs --executor ray")
+        return _LocalPool(workers or os.cpu_count() or 1)
+    from younger_graph.extract.ray_pool import RayPool
+
+    return RayPool(address, workers)
+
+
+def _submission_order(sizes: list[float]) -> list[int]:
     order: list[int] = []
-    for start in range(0, len(tasks), POOL_WINDOW):
-        window = range(start, min(start + POOL_WINDOW, len(tasks)))
+    for start in range(0, len(sizes), POOL_WINDOW):
+        window = range(start, min(start + POOL_WINDOW, len(sizes)))
         order.extend(sorted(window, key=lambda i: sizes[i], reverse=True))
     return order
 
@@ -157,15 +163,15 @@ def _expected_cost(source: Source) -> float:
 
 
 def _run_in_process(tasks: list[Source]) -> Iterator[ModelResult]:
-    """_run_one over the tasks, with files read and hashed one ahead in a thread."""
+    """run_one over the tasks, with files read and hashed one ahead in a thread."""
     files = [s.ref for s in tasks if s.kind == "file"]
     with Prefetcher(files) as prefetcher:
         reads = iter(prefetcher)
         for source in tasks:
             if source.kind == "file":
-                yield extract_file(source.ref, _WORKER["known_content"], _WORKER["infer_shapes"], read=next(reads))
+                yield extract_file(source.ref, WORKER["known_content"], WORKER["infer_shapes"], read=next(reads))
             else:
-                yield _run_one(source)
+                yield run_one(source)
 
 
 def _native_path(source: Source) -> bool:
@@ -189,7 +195,7 @@ def _run_native(core: Any, tasks: list[Source], threads: int, known_content: fro
             sha, size, result = next(found)
             yield native_file_result(source.ref, sha, size, result, known_content)
         else:
-            yield _run_one(source)
+            yield run_one(source)
 
 
 class _Batch:
@@ -227,13 +233,23 @@ def extract(
     strict: bool = False,
     infer_shapes: bool = False,
     on_progress: Callable[[int, int, ModelResult | None], None] | None = None,
+    executor: str = "local",
+    address: str | None = None,
 ) -> ExtractSummary:
     """Extract models (files, directories, zoo refs) into the tables under `out`.
 
     Re-running into the same folder skips models already extracted (same source and content) and
     first recovers the parts of an interrupted run. Returns counts; bad models never raise (unless
-    `strict`), they are rows with status=error.
+    `strict`), they are rows with status=error. `executor="ray"` runs the sources as tasks on the Ray
+    cluster at `address` ("auto", "host:port", "ray://host:port"; None: a local runtime for the run),
+    connected before anything is written; the tables are the same as the local executor's.
     """
+    with _executor(executor, address, workers) as pool:
+        return _extract(pool, sources, Path(out), meta, strict, infer_shapes, on_progress)
+
+
+def _extract(pool: Any, sources: Iterable[str], out: Path, meta: str | Path | None, strict: bool,
+             infer_shapes: bool, on_progress: Callable[[int, int, ModelResult | None], None] | None) -> ExtractSummary:
     tables = TableDir(out)
     tables.finalize(create=False)  # recover an interrupted run before reading what is known
     known = _Known.from_dir(tables)
@@ -243,14 +259,13 @@ def extract(
                                                    tables.metadata_columns)
     expanded = expand_sources(sources)
     tasks = [s for s in expanded if not _already_done(s, known)]
-    summary = ExtractSummary(Path(out), skipped=len(expanded) - len(tasks))
-    workers = workers or os.cpu_count() or 1
+    summary = ExtractSummary(out, skipped=len(expanded) - len(tasks))
     batch = _Batch()
     completed = False
     try:
         if on_progress:
             on_progress(0, len(tasks), None)
-        results = _results(tasks, workers, frozenset(known.by_content), infer_shapes)
+        results = pool.results(tasks, frozenset(known.by_content), infer_shapes, [_expected_cost(s) for s in tasks])
         for done, result in enumerate(results, 1):
             _absorb(result, tasks[done - 1], known, metadata, tables.metadata_columns, batch, summary)
             if on_progress:

@@ -188,6 +188,11 @@ class Store(ABC):
     def write_graph_chunk(self, chunk: GraphChunk) -> None:
         """Graph nodes, operators (with attr_* properties), CONTAINS and FLOWS in one transaction."""
 
+    def wait_for_writes(self) -> None:
+        """Wait until every chunk handed to write_graph_chunk is committed (raising the first failure), for
+        backends that commit chunks concurrently."""
+        return None
+
     @abstractmethod
     def write_models(self, models: pa.Table) -> None:
         """Upsert Model nodes and their INSTANCE_OF edges."""
@@ -267,15 +272,33 @@ class Store(ABC):
             out[rel] = int(self.run(f"MATCH ()-[r:{rel}]->() RETURN count(r) AS n")["n"].iloc[0])
         return out
 
+    def bulk_loadable(self) -> bool:
+        """Whether `load` may take the backend's bulk path (an empty store that has one)."""
+        return False
+
+    def bulk_load(self, folder: Path, summary: LoadSummary, kinds: dict[str, str], model_columns: list[str],
+                  on_progress: Progress | None) -> None:
+        """Whole tables into an empty store (only called when `bulk_loadable()`)."""
+        raise NotImplementedError
+
     def load(self, folder: str | Path, on_progress: Progress | None = None, *,
              attr_properties: bool = True) -> LoadSummary:
         """Load an extraction folder; idempotent and resumable (see module docstring).
 
         `attr_properties=False` skips the typed `attr_*` properties (attributes stay in the `attrs`
-        JSON): on the embedded store those many sparse columns cost most of the load time."""
+        JSON): on the embedded store those many sparse columns cost most of the load time. An empty
+        store whose backend has a bulk path (embedded) is filled by whole-table COPYs instead of
+        per-graph transactions, atomic by a completion marker (see EmbeddedStore.bulk_load)."""
         folder = Path(folder)
         check_tables(folder)  # all four, readable, before anything is written
         summary = LoadSummary()
+        if self.bulk_loadable():
+            models = read_table(folder, "models")
+            model_columns = [c for c in models.column_names if c not in MODEL_CORE]
+            graph_ids = set(read_table(folder, "graphs", ["graph_id"]).column("graph_id").to_pylist())
+            kinds = self._attribute_kinds(folder, graph_ids) if attr_properties else {}
+            self.bulk_load(folder, summary, kinds, model_columns, on_progress)
+            return summary
         graphs = read_table(folder, "graphs")
         models = safe_model_columns(read_table(folder, "models"))
         model_columns = [c for c in models.column_names if c not in MODEL_CORE]
@@ -342,6 +365,7 @@ class Store(ABC):
         # Graphs with no operator rows at all (empty graphs) still get their Graph node.
         pending.extend((row, SCHEMAS["operators"].empty_table(), empty_edges) for row in by_id.values())
         done += self._flush(pending, flattener, summary)
+        self.wait_for_writes()
         if on_progress:
             on_progress("graphs", done, len(wanted))
 

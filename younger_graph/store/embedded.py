@@ -6,12 +6,20 @@ single-column primary key, so Operator is keyed by an INT64 `uid` = `serial << 3
 `<graph_id>:<idx>` string and keep the key index small at Younger scale); new `attr_*` properties
 are added with ALTER TABLE; bulk loads are COPY FROM Arrow tables inside one explicit transaction
 per chunk of graphs (all-or-nothing). Opened read-only unless a write is asked for.
+
+Loading into an empty store takes the bulk path instead: whole tables COPYed in auto-committed
+statements (no per-chunk transaction, no per-graph bookkeeping), made atomic by a completion marker:
+`<db>.bulk-load` is written before the first COPY and removed after the last. A store that still has
+the marker was killed mid-load: opening it says so in one line, and the next `load` deletes it and
+loads again from scratch.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
+import shutil
 import stat
 from decimal import Decimal
 from pathlib import Path
@@ -22,6 +30,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from younger_graph import atomic
 from younger_graph.errors import StoreErrorKind, first_line
 from younger_graph.names import check_identifier, is_identifier
 from younger_graph.schema import SCHEMAS
@@ -31,12 +40,16 @@ from younger_graph.store.base import (
     NODE_KEYS,
     REL_ENDPOINTS,
     GraphChunk,
+    LoadSummary,
+    Progress,
     QueryError,
     Store,
     StoreError,
 )
+from younger_graph.store.bulk import embedded_steps, operator_keys
 from younger_graph.store.properties import db_type
 from younger_graph.store.readonly import check_read_only
+from younger_graph.tables import read_table
 
 _ARROW_TO_DB = {pa.string(): "STRING", pa.int64(): "INT64", pa.int32(): "INT32", pa.float64(): "DOUBLE",
                 pa.bool_(): "BOOLEAN"}
@@ -84,12 +97,20 @@ class EmbeddedStore(Store):
     # Younger-scale load): 2M-row chunks make 4x fewer of them; peak memory stays ~2 GB per chunk.
     chunk_rows = 2_000_000
 
-    def __init__(self, path: str | Path, *, write: bool = False) -> None:
-        import ladybug
+    # Rows per COPY of the bulk path: tables go in slices of this many rows, which bounds the Arrow memory
+    # (one 3.2M-row operator slice with its attr_* columns peaked at 4.9 GB RSS).
+    bulk_rows = 2_000_000
 
+    def __init__(self, path: str | Path, *, write: bool = False) -> None:
         self.location = str(path)
         self.writable = write
         self._serial: int | None = None  # the next Graph.serial; read from the store at the first write
+        self.marker = Path(f"{path}.bulk-load")
+        # A killed bulk load: readers are told, a writer may only `load` (which rebuilds the store).
+        self.interrupted = self.marker.exists()
+        self._bulk_running = False
+        if self.interrupted and not write:
+            raise self.interrupted_error()
         if not write and not os.path.exists(path):
             raise StoreError(f"no database at {path}: load one with `younger-graph load DIR --db {path}`",
                              StoreErrorKind.MISSING)
@@ -97,14 +118,25 @@ class EmbeddedStore(Store):
             raise StoreError(f"{path} is not a database file (a directory, pipe, socket or device)",
                              StoreErrorKind.INVALID)
         try:
-            self.db = self._open(str(path), write)
+            self._open()
+        except StoreError:
+            if not self.interrupted:
+                raise
+            self._remove_files()  # the killed load left a database that does not even open
+            self._open()
+
+    def _open(self) -> None:
+        import ladybug
+
+        try:
+            self.db = self._database(self.location, self.writable)
             self.conn = ladybug.Connection(self.db)
         except RuntimeError as exc:
-            raise StoreError(f"cannot open the embedded database at {path}: {first_line(exc)}",
+            raise StoreError(f"cannot open the embedded database at {self.location}: {first_line(exc)}",
                              StoreErrorKind.INVALID) from None
 
     @staticmethod
-    def _open(path: str, write: bool) -> Any:
+    def _database(path: str, write: bool) -> Any:
         """The database, opened read-only unless `write`. A write killed during a checkpoint (a kill,
         a full disk) leaves recovery that only a read-write open performs: a read-only open then does
         it first (open for writing, close), and says what to run when it cannot (another process
@@ -125,6 +157,14 @@ class EmbeddedStore(Store):
                              StoreErrorKind.INVALID) from None
         return ladybug.Database(path, read_only=True, buffer_pool_size=buffer_pool_bytes())
 
+    def interrupted_error(self) -> StoreError:
+        try:
+            folder = json.loads(self.marker.read_text())["folder"]
+        except (OSError, ValueError, KeyError, TypeError):
+            folder = "DIR"
+        return StoreError(f"{self.location} holds an interrupted bulk load: rebuild it with "
+                          f"`younger-graph load {folder} --db {self.location}`", StoreErrorKind.INVALID)
+
     def close(self) -> None:
         for obj in (getattr(self, "conn", None), getattr(self, "db", None)):
             if obj is not None:
@@ -141,6 +181,8 @@ class EmbeddedStore(Store):
             raise self.read_only_error()
         if not write:  # the engine's read-only mode does not stop file access (store/readonly.py)
             check_read_only(cypher)
+        if write and self.interrupted and not self._bulk_running:
+            raise self.interrupted_error()
         result = self._execute(cypher, params)
         if isinstance(result, list):  # several statements: the last one's rows
             result = result[-1]
@@ -158,26 +200,24 @@ class EmbeddedStore(Store):
     def ensure_schema(self, attr_kinds: dict[str, str], model_columns: list[str]) -> dict[str, str]:
         from younger_graph.store.properties import PREFIX, property_name
 
-        for ddl in SCHEMA_DDL:
-            self._execute(ddl)
+        self._ddl(SCHEMA_DDL)
         existing = self._properties("Operator")
         graph_props = self._properties("Graph")
         if existing.get("uid") != "INT64" or "serial" not in graph_props:
             raise StoreError(f"{self.location} was written by an older younger-graph (string operator keys): "
                              "load it again into a new database", StoreErrorKind.INVALID)
+        alters = []
         for name, kind in sorted(attr_kinds.items()):
             prop = property_name(name)
             if prop not in existing:
-                self._add_property("Operator", prop, db_type(kind))
+                alters.append(self._property_ddl("Operator", prop, db_type(kind)))
                 existing[prop] = db_type(kind)
         model_props = self._properties("Model")
-        for col in model_columns:
-            if col not in model_props:
-                self._add_property("Model", col, "STRING")
+        alters += [self._property_ddl("Model", col, "STRING") for col in model_columns if col not in model_props]
         # Graph columns added to graphs.parquet after a database was created (null on old graphs).
-        for f in SCHEMAS["graphs"]:
-            if f.name not in graph_props:
-                self._add_property("Graph", f.name, _ARROW_TO_DB[f.type])
+        alters += [self._property_ddl("Graph", f.name, _ARROW_TO_DB[f.type]) for f in SCHEMAS["graphs"]
+                   if f.name not in graph_props]
+        self._ddl(alters)
         # Kinds as the store has them (a type fixed by an earlier load wins).
         kinds = {}
         for prop, dbt in existing.items():
@@ -187,17 +227,36 @@ class EmbeddedStore(Store):
         return {name: _kind_of(existing.get(property_name(name), db_type(kind)), kind)
                 for name, kind in attr_kinds.items()} | {k: v for k, v in kinds.items() if k not in attr_kinds}
 
-    def _add_property(self, table: str, name: str, kind: str) -> None:
+    @staticmethod
+    def _property_ddl(table: str, name: str, kind: str) -> str:
         """ALTER TABLE ... ADD: the one DDL statement with a name that is not a constant of the
         package; the name must be an identifier (names.check_identifier) and goes in backticks."""
         if table not in NODE_KEYS or kind not in _DB_TO_ARROW:
             raise StoreError(f"cannot declare property {name!r} of type {kind!r} on {table!r}")
-        self._execute(f"ALTER TABLE {table} ADD `{check_identifier(name)}` {kind}")
+        return f"ALTER TABLE {table} ADD `{check_identifier(name)}` {kind}"
+
+    def _add_property(self, table: str, name: str, kind: str) -> None:
+        self._ddl([self._property_ddl(table, name, kind)])
 
     def attribute_properties(self) -> set[str]:
         from younger_graph.store.properties import PREFIX
 
         return {p for p in self._properties("Operator") if p.startswith(PREFIX)}
+
+    def _ddl(self, statements: list[str]) -> None:
+        """Schema statements in one transaction: each auto-committed one would sync the WAL to disk on its
+        own (a corpus with 60 attribute names meant 120 syncs, seconds on a busy disk)."""
+        if not statements:
+            return
+        self._execute("BEGIN TRANSACTION")
+        try:
+            for statement in statements:
+                self._execute(statement)
+            self._execute("COMMIT")
+        except BaseException:
+            with contextlib.suppress(QueryError):
+                self._execute("ROLLBACK")
+            raise
 
     def ensure_properties(self, label: str, properties: dict[str, str]) -> dict[str, str]:
         if label not in NODE_KEYS:
@@ -214,6 +273,61 @@ class EmbeddedStore(Store):
                 existing[name] = kind
             out[name] = existing[name]
         return out
+
+    # -- bulk load ------------------------------------------------------------------------------
+    def bulk_loadable(self) -> bool:
+        if self.interrupted:
+            return True
+        for label in ("Graph", "Model"):
+            try:
+                if len(self.run(f"MATCH (n:{label}) RETURN n LIMIT 1")):
+                    return False
+            except QueryError:  # the table does not exist yet: a new database
+                pass
+        return True
+
+    def bulk_load(self, folder: Path, summary: LoadSummary, kinds: dict[str, str], model_columns: list[str],
+                  on_progress: Progress | None) -> None:
+        """Whole tables, auto-committed COPYs, atomic by the completion marker (module docstring)."""
+        if self.interrupted:  # start again from nothing: what the killed load committed is unknowable
+            self.close()
+            self._remove_files()
+            self._open()
+        atomic.write_text(self.marker, json.dumps({"folder": str(folder)}) + "\n")
+        self.interrupted = self._bulk_running = True
+        summary.attribute_properties = len(kinds)
+        kinds = self.ensure_schema(kinds, model_columns)
+        arrow_types = {p: _DB_TO_ARROW[t] for p, t in self._properties("Operator").items()}
+        copied = {"Graph": 0, "Operator": 0, "FLOWS": 0}
+        for step, name, table, done, total in embedded_steps(folder, kinds, arrow_types, self.bulk_rows):
+            copied[name] = copied.get(name, 0) + table.num_rows
+            if table.num_rows:
+                rows = self._in_table_order(name, table) if name in NODE_KEYS else table
+                self._copy(name, rows)
+            if on_progress:
+                on_progress(step, done, total)
+        summary.graphs, summary.operators, summary.edges = copied["Graph"], copied["Operator"], copied["FLOWS"]
+        self._load_models(read_table(folder, "models"), summary, on_progress)
+        self.marker.unlink()
+        self.interrupted = self._bulk_running = False
+
+    def _copy(self, name: str, rows: pa.Table) -> None:
+        """One auto-committed COPY on a connection of its own: LadybugDB 0.22 keeps every Arrow table a
+        connection has COPYed from until the connection closes (the whole corpus, on one connection)."""
+        import ladybug
+
+        conn = ladybug.Connection(self.db)
+        try:  # one chunk per column (see _copy_in_transaction)
+            self._execute(f"COPY {name} FROM $rows", {"rows": rows.combine_chunks()}, conn)
+        finally:
+            conn.close()
+
+    def _remove_files(self) -> None:
+        for path in (self.location, f"{self.location}.wal", f"{self.location}.shadow", f"{self.location}.tmp"):
+            if os.path.isdir(path) and not os.path.islink(path):
+                shutil.rmtree(path)
+            elif os.path.lexists(path):
+                os.unlink(path)
 
     # -- writing --------------------------------------------------------------------------------
     def _next_serials(self, count: int) -> np.ndarray:
@@ -316,11 +430,6 @@ class EmbeddedStore(Store):
 def serials_of_rows(serials: np.ndarray, graph_ids: pa.ChunkedArray, of_graph: pa.ChunkedArray) -> np.ndarray:
     """Each row's graph serial (`serials[i]` belongs to `graph_ids[i]`, the graphs of this chunk)."""
     return serials[pc.index_in(of_graph, value_set=graph_ids).to_numpy(zero_copy_only=False)]
-
-
-def operator_keys(row_serials: np.ndarray, idx: pa.ChunkedArray) -> pa.Array:
-    """INT64 operator keys `serial << 32 | idx`."""
-    return pa.array((row_serials << 32) | idx.to_numpy().astype(np.int64))
 
 
 def _plain(value: Any) -> Any:

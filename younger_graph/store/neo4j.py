@@ -1,15 +1,22 @@
 """The Neo4j store, through the official `neo4j` driver.
 
-Loads are batched `UNWIND $rows` statements (about `batch_rows` rows each, nodes before
-relationships); each transaction holds whole graphs, so a graph is committed entirely or not at
-all, and a killed load resumes by loading again. Queries run in READ sessions unless a write was
-asked for, so the server itself refuses writes from read-only queries.
+Loads write whole graphs per transaction, so a graph is committed entirely or not at all, and a
+killed load resumes by loading again. The graphs a load writes are new (the load skips those
+present), so they are CREATEd, never MERGEd, in one statement per chunk (`WRITE_NESTED`): each graph
+with its operators as a list, whose nodes are collected in idx order inside the statement, so a FLOWS
+relationship joins `nodes[src]` to `nodes[dst]`, nodes of the same transaction, with no index lookup.
+Independent chunks commit in `parallel_transactions` concurrent transactions. (`write_mode =
+"match"` keeps the former statements: FLOWS endpoints found through the `uid` index; benchmarks/load.py
+measures both.) Queries run in READ sessions unless a write was asked for, so the server itself
+refuses writes from read-only queries.
 """
 
 from __future__ import annotations
 
 import math
 import os
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 import pandas as pd
@@ -79,6 +86,16 @@ WRITE_FLOWS = (
     "CREATE (a)-[:FLOWS {src_slot: r.src_slot, dst_slot: r.dst_slot, scope: r.scope, tensor: r.tensor, "
     "dtype: r.dtype, shape: r.shape}]->(b)"
 )
+# One statement per chunk: graphs with their operators (idx order) and their edges as plain lists
+# [src, dst, *FLOW_PROPERTIES] (no map keys repeated per edge; a null is simply not stored).
+FLOW_PROPERTIES = ("src_slot", "dst_slot", "scope", "tensor", "dtype", "shape")
+WRITE_NESTED = (
+    "UNWIND $graphs AS g CREATE (gn:Graph) SET gn = g.props "
+    "WITH gn, g CALL (gn, g) { UNWIND g.ops AS r CREATE (gn)-[:CONTAINS]->(o:Operator) SET o = r "
+    "RETURN collect(o) AS nodes } "
+    "UNWIND g.edges AS e WITH nodes[e[0]] AS a, nodes[e[1]] AS b, e "
+    "CREATE (a)-[:FLOWS {" + ", ".join(f"{p}: e[{i + 2}]" for i, p in enumerate(FLOW_PROPERTIES)) + "}]->(b)"
+)
 WRITE_MODELS = (
     "UNWIND $rows AS r MERGE (m:Model {model_id: r.model_id}) SET m += r "
     "WITH m, r WHERE r.graph_id IS NOT NULL "
@@ -96,6 +113,10 @@ class Neo4jStore(Store):
     chunk_rows = 10_000
     batch_rows = 10_000
     stage_rows = 50_000  # chunks larger than this are staged (see STAGE_GRAPHS)
+    write_mode = "nested"  # "nested" (WRITE_NESTED) | "match" (WRITE_OPERATORS + WRITE_FLOWS by uid lookups)
+    # Chunks of independent graphs committed concurrently (1.15x in benchmarks/load.py); serial by default,
+    # so that a graph the server rejects is skipped and reported alone (Store._write_or_reject).
+    parallel_transactions = 1
 
     def __init__(self, uri: str, *, username: str | None = None, password: str | None = None,
                  write: bool = False, database: str | None = None) -> None:
@@ -121,7 +142,14 @@ class Neo4jStore(Store):
         except (neo4j.exceptions.ConfigurationError, ValueError) as exc:
             raise StoreError(f"bad Neo4j URI {uri!r}: {first_line(exc)}", StoreErrorKind.INVALID) from None
 
+        self._pool: ThreadPoolExecutor | None = None
+        self._pending: list[Future[None]] = []
+        self._slots = threading.BoundedSemaphore(1)
+
     def close(self) -> None:
+        pool = getattr(self, "_pool", None)
+        if pool is not None:
+            pool.shutdown(wait=True)
         driver = getattr(self, "driver", None)
         if driver is not None:
             driver.close()
@@ -164,26 +192,78 @@ class Neo4jStore(Store):
             tx.run(statement, rows=rows[start:start + self.batch_rows]).consume()
 
     def write_graph_chunk(self, chunk: GraphChunk) -> None:
-        graphs, operators, flows = self._chunk_rows(chunk)
+        if chunk.rows > self.stage_rows:
+            self.wait_for_writes()
+            try:
+                self._write_staged(*self._chunk_rows(chunk))
+            except self._neo4j.exceptions.Neo4jError as exc:
+                error = _load_error(exc)
+                if error.kind is StoreErrorKind.REJECTED:  # a staged write leaves staging nodes: remove them
+                    with self._session(True) as session:
+                        while session.run(DELETE_STAGING).single()["n"]:
+                            pass
+                raise error from None
+            return
+        work = self._nested_work(chunk) if self.write_mode == "nested" else self._match_work(chunk)
+        if self.parallel_transactions <= 1:
+            self._commit(work)
+            return
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(self.parallel_transactions, thread_name_prefix="neo4j-load")
+            self._slots = threading.BoundedSemaphore(self.parallel_transactions)
+        self._slots.acquire()  # at most `parallel_transactions` chunks in memory and in flight
+        self._check_pending()
+        future = self._pool.submit(self._commit, work)
+        future.add_done_callback(lambda _f: self._slots.release())
+        self._pending.append(future)
+
+    def wait_for_writes(self) -> None:
+        pending, self._pending = self._pending, []
+        errors = [f.exception() for f in pending]  # every transaction finishes before one error is raised
+        self._raise_parallel([e for e in errors if e is not None])
+
+    def _check_pending(self) -> None:
+        done = [f for f in self._pending if f.done()]
+        self._pending = [f for f in self._pending if not f.done()]
+        self._raise_parallel([e for e in (f.exception() for f in done) if e is not None])
+
+    @staticmethod
+    def _raise_parallel(errors: list[BaseException]) -> None:
+        """A chunk committed in parallel failed. Its graphs cannot be told apart from the chunk being
+        written now, so a rejection is not isolated graph by graph (as serial loads do): say so."""
+        if not errors:
+            return
+        error = errors[0]
+        if isinstance(error, StoreError) and error.kind is StoreErrorKind.REJECTED:
+            raise StoreError(f"{error} (a chunk committed in a parallel transaction; load with "
+                             "parallel_transactions=1 to skip and report the graph the store rejects)",
+                             StoreErrorKind.QUERY) from None
+        raise error
+
+    def _commit(self, work: Any) -> None:
         try:
-            if chunk.rows > self.stage_rows:
-                self._write_staged(graphs, operators, flows)
-                return
-
-            def work(tx: Any) -> None:
-                self._in_batches(tx, WRITE_GRAPHS, graphs)
-                self._in_batches(tx, WRITE_OPERATORS, operators)
-                self._in_batches(tx, WRITE_FLOWS, flows)
-
             with self._session(True) as session:
                 session.execute_write(work)
         except self._neo4j.exceptions.Neo4jError as exc:
-            error = _load_error(exc)
-            if error.kind is StoreErrorKind.REJECTED:  # a staged write leaves staging nodes: remove them
-                with self._session(True) as session:
-                    while session.run(DELETE_STAGING).single()["n"]:
-                        pass
-            raise error from None
+            raise _load_error(exc) from None
+
+    def _match_work(self, chunk: GraphChunk) -> Any:
+        graphs, operators, flows = self._chunk_rows(chunk)
+
+        def work(tx: Any) -> None:
+            self._in_batches(tx, WRITE_GRAPHS, graphs)
+            self._in_batches(tx, WRITE_OPERATORS, operators)
+            self._in_batches(tx, WRITE_FLOWS, flows)
+
+        return work
+
+    def _nested_work(self, chunk: GraphChunk) -> Any:
+        graphs = nested_graphs(chunk)
+
+        def work(tx: Any) -> None:
+            tx.run(WRITE_NESTED, graphs=graphs).consume()
+
+        return work
 
     def _write_staged(self, graphs: list[dict[str, Any]], operators: list[dict[str, Any]],
                       flows: list[dict[str, Any]]) -> None:
@@ -245,6 +325,26 @@ class Neo4jStore(Store):
                 session.execute_write(work)
         except self._neo4j.exceptions.Neo4jError as exc:
             raise _query_error(exc) from None
+
+
+def nested_graphs(chunk: GraphChunk) -> list[dict[str, Any]]:
+    """The chunk as WRITE_NESTED's parameter: per graph its properties, its operators in idx order (so a
+    list position is an idx) and its edges as [src, dst, properties]."""
+    ops_by_graph: dict[str, list[dict[str, Any]]] = {}
+    for row, attrs in zip(chunk.operators.to_pylist(), chunk.attr_props):
+        row["uid"] = f"{row['graph_id']}:{row['idx']}"
+        ops_by_graph.setdefault(row["graph_id"], []).append(_clean({**row, **attrs}))
+    edges_by_graph: dict[str, list[list[Any]]] = {}
+    columns = [chunk.edges.column(c).to_pylist() for c in ("graph_id", "src", "dst", *FLOW_PROPERTIES)]
+    for gid, *edge in zip(*columns):
+        edges_by_graph.setdefault(gid, []).append(edge)
+    out = []
+    for props in chunk.graphs.select(GRAPH_COLUMNS).to_pylist():
+        ops = sorted(ops_by_graph.get(props["graph_id"], []), key=lambda r: r["idx"])
+        if [r["idx"] for r in ops] != list(range(len(ops))):
+            raise StoreError(f"graph {props['graph_id']}: operator idx values are not 0..n-1", StoreErrorKind.REJECTED)
+        out.append({"props": _clean(props), "ops": ops, "edges": edges_by_graph.get(props["graph_id"], [])})
+    return out
 
 
 # Server status codes of statements refused because the session or transaction only reads.
