@@ -63,7 +63,15 @@ REL_ENDPOINTS = {
 }
 
 
-__all__ = ["GraphChunk", "LoadSummary", "QueryError", "Store", "StoreError", "StoreErrorKind"]
+__all__ = ["BulkLoadRejected", "GraphChunk", "LoadSummary", "QueryError", "Store", "StoreError", "StoreErrorKind"]
+
+
+class BulkLoadRejected(StoreError):
+    """A bulk load met data the store refuses (a graph it cannot hold); the store is empty again and
+    `load` takes the per-graph path, which skips and reports that graph."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, StoreErrorKind.REJECTED)
 
 
 @dataclass
@@ -276,7 +284,7 @@ class Store(ABC):
         """Whether `load` may take the backend's bulk path (an empty store that has one)."""
         return False
 
-    def bulk_load(self, folder: Path, summary: LoadSummary, kinds: dict[str, str], model_columns: list[str],
+    def bulk_load(self, folder: Path, summary: LoadSummary, kinds: dict[str, str], models: pa.Table,
                   on_progress: Progress | None) -> None:
         """Whole tables into an empty store (only called when `bulk_loadable()`)."""
         raise NotImplementedError
@@ -292,16 +300,21 @@ class Store(ABC):
         folder = Path(folder)
         check_tables(folder)  # all four, readable, before anything is written
         summary = LoadSummary()
-        if self.bulk_loadable():
-            models = read_table(folder, "models")
-            model_columns = [c for c in models.column_names if c not in MODEL_CORE]
-            graph_ids = set(read_table(folder, "graphs", ["graph_id"]).column("graph_id").to_pylist())
-            kinds = self._attribute_kinds(folder, graph_ids) if attr_properties else {}
-            self.bulk_load(folder, summary, kinds, model_columns, on_progress)
-            return summary
-        graphs = read_table(folder, "graphs")
         models = safe_model_columns(read_table(folder, "models"))
         model_columns = [c for c in models.column_names if c not in MODEL_CORE]
+        if self.bulk_loadable():
+            kinds: dict[str, str] = {}
+            if attr_properties:
+                graph_ids = set(read_table(folder, "graphs", ["graph_id"]).column("graph_id").to_pylist())
+                kinds, notes = select_attributes(*self._attribute_kinds(folder, graph_ids), set())
+                summary.warnings += notes
+            try:
+                self.bulk_load(folder, summary, kinds, models, on_progress)
+                return summary
+            except BulkLoadRejected as exc:  # the store refused some data: find the graph, graph by graph
+                summary = LoadSummary(warnings=[f"the bulk load stopped ({first_line(exc, 300)}); "
+                                                "loaded graph by graph instead"])
+        graphs = read_table(folder, "graphs")
         self.ensure_schema({}, model_columns)
         present = self.loaded_graph_ids()
         wanted = [g for g in graphs.column("graph_id").to_pylist() if g not in present]

@@ -54,7 +54,9 @@ def embedded_steps(folder: Path, kinds: dict[str, str], arrow_types: dict[str, p
     for ops in _slices(folder, "operators", slice_rows):
         uid = operator_keys(row_serials(graph_ids, ops.column("graph_id"), "operators"), ops.column("idx"))
         chunk = GraphChunk(graphs, ops, empty_edges)
+        chunk.bound_indexed_strings()  # as the per-graph load does
         chunk.flatten_attrs(flattener)
+        ops = chunk.operators
         done += ops.num_rows
         yield "operators", "Operator", pa.table({"uid": uid, **{c: ops.column(c) for c in ops.column_names},
                                                  **chunk.attr_columns(arrow_types)}), done, total

@@ -39,6 +39,7 @@ from younger_graph.store.base import (
     MODEL_CORE,
     NODE_KEYS,
     REL_ENDPOINTS,
+    BulkLoadRejected,
     GraphChunk,
     LoadSummary,
     Progress,
@@ -49,7 +50,6 @@ from younger_graph.store.base import (
 from younger_graph.store.bulk import embedded_steps, operator_keys
 from younger_graph.store.properties import db_type
 from younger_graph.store.readonly import check_read_only
-from younger_graph.tables import read_table
 
 _ARROW_TO_DB = {pa.string(): "STRING", pa.int64(): "INT64", pa.int32(): "INT32", pa.float64(): "DOUBLE",
                 pa.bool_(): "BOOLEAN"}
@@ -286,7 +286,7 @@ class EmbeddedStore(Store):
                 pass
         return True
 
-    def bulk_load(self, folder: Path, summary: LoadSummary, kinds: dict[str, str], model_columns: list[str],
+    def bulk_load(self, folder: Path, summary: LoadSummary, kinds: dict[str, str], models: pa.Table,
                   on_progress: Progress | None) -> None:
         """Whole tables, auto-committed COPYs, atomic by the completion marker (module docstring)."""
         if self.interrupted:  # start again from nothing: what the killed load committed is unknowable
@@ -296,18 +296,24 @@ class EmbeddedStore(Store):
         atomic.write_text(self.marker, json.dumps({"folder": str(folder)}) + "\n")
         self.interrupted = self._bulk_running = True
         summary.attribute_properties = len(kinds)
-        kinds = self.ensure_schema(kinds, model_columns)
+        kinds = self.ensure_schema(kinds, [c for c in models.column_names if c not in MODEL_CORE])
         arrow_types = {p: _DB_TO_ARROW[t] for p, t in self._properties("Operator").items()}
         copied = {"Graph": 0, "Operator": 0, "FLOWS": 0}
-        for step, name, table, done, total in embedded_steps(folder, kinds, arrow_types, self.bulk_rows):
-            copied[name] = copied.get(name, 0) + table.num_rows
-            if table.num_rows:
-                rows = self._in_table_order(name, table) if name in NODE_KEYS else table
-                self._copy(name, rows)
-            if on_progress:
-                on_progress(step, done, total)
+        try:
+            for step, name, table, done, total in embedded_steps(folder, kinds, arrow_types, self.bulk_rows):
+                copied[name] = copied.get(name, 0) + table.num_rows
+                if table.num_rows:
+                    rows = self._in_table_order(name, table) if name in NODE_KEYS else table
+                    self._copy(name, rows)
+                if on_progress:
+                    on_progress(step, done, total)
+        except StoreError as exc:
+            if exc.kind is not StoreErrorKind.REJECTED:
+                raise
+            self._reset()  # nothing of the bulk load stays: the per-graph path starts from an empty store
+            raise BulkLoadRejected(str(exc)) from None
         summary.graphs, summary.operators, summary.edges = copied["Graph"], copied["Operator"], copied["FLOWS"]
-        self._load_models(read_table(folder, "models"), summary, on_progress)
+        self._load_models(models, summary, on_progress)
         self.marker.unlink()
         self.interrupted = self._bulk_running = False
 
@@ -319,8 +325,19 @@ class EmbeddedStore(Store):
         conn = ladybug.Connection(self.db)
         try:  # one chunk per column (see _copy_in_transaction)
             self._execute(f"COPY {name} FROM $rows", {"rows": rows.combine_chunks()}, conn)
+        except QueryError as exc:
+            raise _rejected_or(exc) from None
         finally:
             conn.close()
+
+    def _reset(self) -> None:
+        """An empty store again, open for writing, without the completion marker."""
+        self.close()
+        self._remove_files()
+        self._serial = None
+        self._open()
+        self.marker.unlink(missing_ok=True)
+        self.interrupted = self._bulk_running = False
 
     def _remove_files(self) -> None:
         for path in (self.location, f"{self.location}.wal", f"{self.location}.shadow", f"{self.location}.tmp"):
@@ -358,9 +375,7 @@ class EmbeddedStore(Store):
                                        ("Operator", self._in_table_order("Operator", operators)),
                                        ("CONTAINS", contains), ("FLOWS", flows)])
         except QueryError as exc:
-            if any(word in str(exc) for word in _REJECTED_WORDS):  # the data, not the database: skip the graph
-                raise StoreError(str(exc), StoreErrorKind.REJECTED) from None
-            raise
+            raise _rejected_or(exc) from None
         self._serial += len(serials)
 
     def write_models(self, models: pa.Table) -> None:
@@ -425,6 +440,14 @@ class EmbeddedStore(Store):
                 raise
         finally:
             conn.close()
+
+
+def _rejected_or(exc: QueryError) -> StoreError:
+    """A COPY the data made fail (a duplicated key, a value of the wrong type) is the store refusing
+    that data (REJECTED: the graph is skipped and reported); anything else stays the query error."""
+    if any(word in str(exc) for word in _REJECTED_WORDS):
+        return StoreError(str(exc), StoreErrorKind.REJECTED)
+    return exc
 
 
 def serials_of_rows(serials: np.ndarray, graph_ids: pa.ChunkedArray, of_graph: pa.ChunkedArray) -> np.ndarray:
