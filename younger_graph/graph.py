@@ -15,6 +15,7 @@ import numpy as np
 import pyarrow as pa
 
 from younger_graph import arrays, hashing
+from younger_graph.arch.view import arch_id
 from younger_graph.canonical import dumps
 from younger_graph.metrics import graph_metrics
 from younger_graph.schema import (
@@ -189,6 +190,9 @@ class GraphBuilder:
             "num_dangling": self.num_dangling,
             "num_models": 0,
             **graph_metrics(self.kind, self.op_type, self.domain, self.e_src, self.e_dst),
+            "graph_id_arch": arch_id(self.kind, self.op_type, self.domain, self.scope, self.name, self.attrs,
+                                     self.initializers, self.e_src, self.e_src_slot, self.e_dst, self.e_dst_slot,
+                                     self.e_dtype, self.e_shape),
         }
         assert set(row) == set(GRAPHS_SCHEMA.names)
         return ExtractedGraph(graph_id, graph_id_noattr, row, operators, edges)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-FORMAT_VERSION = "1"
+FORMAT_VERSION = "2"  # 2: graphs.graph_id_arch (older folders load: it is null there)
 
 TABLE_NAMES = ("models", "graphs", "operators", "edges")
 
@@ -56,6 +56,9 @@ GRAPHS_SCHEMA = pa.schema(
         ("op_type_entropy", pa.float64()),
         ("has_control_flow", pa.bool_()),
         ("has_custom_domain", pa.bool_()),
+        # The architecture view's hash (younger_graph/arch, docs/arch.md); null in folders written
+        # before format 2.
+        ("graph_id_arch", pa.string()),
     ]
 )
 
