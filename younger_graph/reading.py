@@ -42,8 +42,9 @@ WHERE_HELP = "a condition on g (the Graph), e.g. 'g.num_operators < 5000'"
 
 # Columns of read_batch's frames, with the types they are given (integers int64, strings '' for null).
 OPERATOR_COLUMNS = {"graph_id": "str", "idx": "int", "uid": "any", "kind": "str", "op_type": "str",
-                    "domain": "str", "scope": "str", "attrs": "str", "initializers": "str"}
-FLOW_COLUMNS = {"graph_id": "str", "src": "int", "dst": "int", "src_slot": "int", "dst_slot": "int"}
+                    "domain": "str", "scope": "str", "name": "str", "attrs": "str", "initializers": "str"}
+FLOW_COLUMNS = {"graph_id": "str", "src": "int", "dst": "int", "src_slot": "int", "dst_slot": "int",
+                "tensor": "str", "dtype": "str", "shape": "str"}
 COMMUNITY_COLUMNS = {"graph_id": "str", "k": "int", "community_id": "str", "hash": "str", "hash_noattr": "str",
                      "idx": "int"}
 

@@ -84,6 +84,7 @@ class WorkGraph:
     e_alive: np.ndarray
     e_dtype: list[str | None]
     e_shape: list[str | None]
+    e_tensor: list[str | None]
     n_exact: int = 0
     _pending: list[tuple[Any, ...]] = field(default_factory=list)
     _is_op: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
@@ -94,7 +95,8 @@ class WorkGraph:
     def from_columns(cls, kind: Sequence[str], op_type: Sequence[str], domain: Sequence[str],
                      scope: Sequence[str], name: Sequence[str], attrs: Sequence[str], initializers: Sequence[str],
                      src: Sequence[int], src_slot: Sequence[int], dst: Sequence[int], dst_slot: Sequence[int],
-                     dtype: Sequence[str | None] | None = None, shape: Sequence[str | None] | None = None) -> WorkGraph:
+                     dtype: Sequence[str | None] | None = None, shape: Sequence[str | None] | None = None,
+                     tensor: Sequence[str | None] | None = None) -> WorkGraph:
         n, m = len(kind), len(src)
         g = cls(
             kind=list(kind), op_type=list(op_type), domain=["" if d == "ai.onnx" else d for d in domain],
@@ -105,6 +107,7 @@ class WorkGraph:
             e_alive=np.ones(m, dtype=bool),
             e_dtype=list(dtype) if dtype is not None else [None] * m,
             e_shape=list(shape) if shape is not None else [None] * m,
+            e_tensor=list(tensor) if tensor is not None else [None] * m,
             n_exact=n,
         )
         g.reindex()
@@ -250,9 +253,9 @@ class WorkGraph:
         self.inits[v] = inits
 
     def add_edge(self, src: int, src_slot: int, dst: int, dst_slot: int, dtype: str | None = None,
-                 shape: str | None = None) -> None:
+                 shape: str | None = None, tensor: str | None = None) -> None:
         """Queue a new edge; it joins the columns (and the adjacency) at the next `reindex()`."""
-        self._pending.append((src, src_slot, dst, dst_slot, dtype, shape))
+        self._pending.append((src, src_slot, dst, dst_slot, dtype, shape, tensor))
 
     def _merge_pending(self) -> None:
         if not self._pending:
@@ -266,6 +269,7 @@ class WorkGraph:
         self.e_alive = np.concatenate([self.e_alive, np.ones(len(cols[0]), dtype=bool)])
         self.e_dtype.extend(cols[4])
         self.e_shape.extend(cols[5])
+        self.e_tensor.extend(cols[6])
 
     def drop_edges(self, edges: Iterable[int]) -> None:
         ids = np.fromiter(edges, dtype=np.int64)
@@ -311,7 +315,7 @@ class WorkGraph:
                 if w in resolved:
                     continue
                 if isinstance(s, tuple):
-                    self.add_edge(s[0], s[1], w, slot, self.e_dtype[e], self.e_shape[e])
+                    self.add_edge(s[0], s[1], w, slot, self.e_dtype[e], self.e_shape[e], self.e_tensor[e])
                 elif s is not None and self.kind[w] == KIND_OPERATOR:
                     summary = dict(s)
                     if summary.get("shape") is None and self.e_shape[e]:  # the declared shape, when known

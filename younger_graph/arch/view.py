@@ -50,6 +50,7 @@ class ArchView:
     dst: np.ndarray
     dst_slot: np.ndarray
     e_scope: list[str]
+    e_tensor: list[str | None]
     e_dtype: list[str | None]
     e_shape: list[str | None]
     node_of: np.ndarray  # exact idx → arch node, -1 when removed
@@ -67,20 +68,21 @@ class ArchView:
 def work_graph(kind: Sequence[str], op_type: Sequence[str], domain: Sequence[str], scope: Sequence[str],
                name: Sequence[str], attrs: Sequence[str], initializers: Sequence[str], src: Sequence[int],
                src_slot: Sequence[int], dst: Sequence[int], dst_slot: Sequence[int],
-               dtype: Sequence[str | None] | None = None, shape: Sequence[str | None] | None = None) -> WorkGraph:
+               dtype: Sequence[str | None] | None = None, shape: Sequence[str | None] | None = None,
+               tensor: Sequence[str | None] | None = None) -> WorkGraph:
     return WorkGraph.from_columns(kind, op_type, domain, scope, name, attrs, initializers, src, src_slot, dst,
-                                  dst_slot, dtype, shape)
+                                  dst_slot, dtype, shape, tensor)
 
 
 def arch_view(kind: Sequence[str], op_type: Sequence[str], domain: Sequence[str], scope: Sequence[str],
               name: Sequence[str], attrs: Sequence[str], initializers: Sequence[str], src: Sequence[int],
               src_slot: Sequence[int], dst: Sequence[int], dst_slot: Sequence[int],
               dtype: Sequence[str | None] | None = None, shape: Sequence[str | None] | None = None,
-              *, passes: Sequence[str] | None = None) -> ArchView:
+              tensor: Sequence[str | None] | None = None, *, passes: Sequence[str] | None = None) -> ArchView:
     """The architecture view of one graph given as its table columns (see the module docstring);
     `passes` restricts the normalisation to the named passes (tests, ablations)."""
     g = work_graph(kind, op_type, domain, scope, name, attrs, initializers, src, src_slot, dst, dst_slot, dtype,
-                   shape)
+                   shape, tensor)
     for pass_name, run in PASSES:
         if passes is None or pass_name in passes or pass_name.removesuffix("_again") in passes:
             run(g)
@@ -175,7 +177,8 @@ def compact(g: WorkGraph) -> ArchView:
         initializers=[inits_text(v) for v in kl],
         origin=keep.astype(np.int64), fused=g.fused[keep].astype(np.int64),
         src=new_of[g.src[order]], src_slot=g.src_slot[order].copy(), dst=new_of[g.dst[order]],
-        dst_slot=g.dst_slot[order].copy(), e_scope=[], e_dtype=[g.e_dtype[e] for e in order.tolist()],
+        dst_slot=g.dst_slot[order].copy(), e_scope=[], e_tensor=[g.e_tensor[e] for e in order.tolist()],
+        e_dtype=[g.e_dtype[e] for e in order.tolist()],
         e_shape=[g.e_shape[e] for e in order.tolist()], node_of=node_of,
     )
     view.e_scope = [scopes[d] for d in view.dst.tolist()]

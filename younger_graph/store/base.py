@@ -26,6 +26,7 @@ from younger_graph.errors import QueryError, StoreError, StoreErrorKind
 from younger_graph.schema import SCHEMAS
 from younger_graph.store.properties import AttributeFlattener, infer_types
 from younger_graph.tables import read_table, table_path
+from younger_graph.views import VIEW_GRAPH_SCHEMA, ViewChunk, arch_chunk
 
 if TYPE_CHECKING:  # only for annotations: pandas costs 0.35 s at CLI start-up
     import pandas as pd
@@ -34,14 +35,20 @@ Progress = Callable[[str, int, int], None]
 
 MODEL_CORE = SCHEMAS["models"].names
 GRAPH_COLUMNS = SCHEMAS["graphs"].names
+# Graph node properties beyond graphs.parquet: the architecture view's (younger_graph.views).
+VIEW_GRAPH_COLUMNS = [n for n in VIEW_GRAPH_SCHEMA.names if n not in GRAPH_COLUMNS]
+GRAPH_NODE_COLUMNS = [*GRAPH_COLUMNS, *VIEW_GRAPH_COLUMNS]
 
 # Node keys and relationship endpoints of every label the stores hold; `Store.write_rows` writes
 # rows for any of them (Neo4j needs the endpoints to match relationship rows to their nodes).
-NODE_KEYS = {"Model": "model_id", "Graph": "graph_id", "Operator": "uid", "Community": "community_id"}
+NODE_KEYS = {"Model": "model_id", "Graph": "graph_id", "Operator": "uid", "ArchOperator": "uid",
+             "Community": "community_id"}
 REL_ENDPOINTS = {
     "INSTANCE_OF": ("Model", "Graph"),
     "CONTAINS": ("Graph", "Operator"),
     "FLOWS": ("Operator", "Operator"),
+    "ARCH_CONTAINS": ("Graph", "ArchOperator"),
+    "ARCH_FLOWS": ("ArchOperator", "ArchOperator"),
     "HAS_COMMUNITY": ("Graph", "Community"),
     "MEMBER_OF": ("Operator", "Community"),
 }
@@ -72,9 +79,10 @@ class LoadSummary:
 
 @dataclass
 class GraphChunk:
-    graphs: pa.Table
+    graphs: pa.Table  # graphs.parquet columns, then the architecture view's (GRAPH_NODE_COLUMNS)
     operators: pa.Table
     edges: pa.Table
+    arch: ViewChunk | None = None  # the architecture view's nodes and edges
     # attr_* properties: one dict per distinct attrs string, and each operator's index into them
     # (real corpora repeat a few thousand attrs strings over millions of operators).
     attr_distinct: list[dict[str, Any]] = field(default_factory=list)
@@ -137,6 +145,12 @@ class Store(ABC):
     backend: str = "?"
     location: str = ""
     chunk_rows: int = 1_000_000
+    _indexes: dict[str, Any]  # view → the exact index `nearest` searches (read on first use)
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> Store:
+        self = super().__new__(cls)
+        self._indexes = {}
+        return self
 
     # -- transport ------------------------------------------------------------------------------
     @abstractmethod
@@ -153,6 +167,11 @@ class Store(ABC):
     @abstractmethod
     def write_graph_chunk(self, chunk: GraphChunk) -> None:
         """Graph nodes, operators (with attr_* properties), CONTAINS and FLOWS in one transaction."""
+
+    @abstractmethod
+    def write_arch_view(self, chunk: ViewChunk) -> None:
+        """ArchOperator nodes, ARCH_CONTAINS and ARCH_FLOWS of graphs already stored, in one
+        transaction (their Graph properties are set by the caller: younger_graph.arch.backfill)."""
 
     @abstractmethod
     def write_models(self, models: pa.Table) -> None:
@@ -202,6 +221,26 @@ class Store(ABC):
 
         q = resolve(spec)
         return self.run(q.text_for(self.backend), q.bind({**(params or {}), **kwparams}), write=write or q.writes)
+
+    def run_arrow(self, cypher: str, params: dict[str, Any] | None = None) -> pa.Table:
+        """`run` as an Arrow table (a read): faster for large results with list columns (embeddings)."""
+        df = self.run(cypher, params)
+        return pa.Table.from_pandas(df, preserve_index=False) if len(df.columns) else pa.table({})
+
+    def nearest(self, vectors: np.ndarray, k: int, view: str = "arch") -> list[list[tuple[str, float]]]:
+        """For each row of `vectors` (unit length), the k stored graphs with the most similar embedding
+        of `view`: (graph_id, cosine) best first. Here an exact scan over every stored embedding,
+        read once per open store (younger_graph.arch.similar.ExactIndex); Neo4j uses its vector index."""
+        from younger_graph.arch.similar import ExactIndex, stored_vectors
+
+        index = self._indexes.get(view)
+        if index is None:
+            index = self._indexes[view] = ExactIndex(*stored_vectors(self, view))
+        return index.search(vectors, k)
+
+    def reset_index(self) -> None:
+        """Forget the embeddings `nearest` read (after they changed)."""
+        self._indexes.clear()
 
     def loaded_graph_ids(self) -> set[str]:
         df = self.run("MATCH (g:Graph) RETURN g.graph_id AS graph_id")
@@ -297,11 +336,10 @@ class Store(ABC):
                summary: LoadSummary) -> int:
         if not pending:
             return 0
-        chunk = GraphChunk(
-            pa.Table.from_pylist([p[0] for p in pending], schema=SCHEMAS["graphs"]),
-            pa.concat_tables([p[1] for p in pending]),
-            pa.concat_tables([p[2] for p in pending]),
-        )
+        graphs = pa.Table.from_pylist([p[0] for p in pending], schema=SCHEMAS["graphs"])
+        operators = pa.concat_tables([p[1] for p in pending])
+        edges = pa.concat_tables([p[2] for p in pending])
+        chunk = with_arch_view(graphs, operators, edges)
         chunk.flatten_attrs(flattener)
         self.write_graph_chunk(chunk)
         summary.graphs += chunk.graphs.num_rows
@@ -329,6 +367,20 @@ class Store(ABC):
         )
         if on_progress:
             on_progress("models", new.num_rows, new.num_rows)
+
+
+def with_arch_view(graphs: pa.Table, operators: pa.Table, edges: pa.Table) -> GraphChunk:
+    """A chunk of whole graphs with their architecture view computed (younger_graph.views): its
+    nodes and edges, and the Graph properties it adds (sizes, metrics, embedding; graph_id_arch
+    where graphs.parquet had none, as in folders written before format 2)."""
+    ids = graphs.column("graph_id").to_pylist()
+    arch = arch_chunk(ids, operators, edges, dict(zip(ids, graphs.column("graph_id_arch").to_pylist())))
+    extra = arch.graphs.select(VIEW_GRAPH_COLUMNS)
+    nodes = graphs.set_column(graphs.schema.get_field_index("graph_id_arch"), "graph_id_arch",
+                              arch.graphs.column("graph_id_arch"))
+    for name in extra.column_names:
+        nodes = nodes.append_column(name, extra.column(name))
+    return GraphChunk(nodes, operators, edges, arch)
 
 
 def model_rows(models: pa.Table) -> list[dict[str, Any]]:

@@ -24,22 +24,24 @@ import pyarrow.compute as pc
 from younger_graph.errors import StoreErrorKind, first_line
 from younger_graph.schema import SCHEMAS
 from younger_graph.store.base import (
-    GRAPH_COLUMNS,
+    GRAPH_NODE_COLUMNS,
     MODEL_CORE,
     NODE_KEYS,
     REL_ENDPOINTS,
+    VIEW_GRAPH_COLUMNS,
     GraphChunk,
     QueryError,
     Store,
     StoreError,
 )
 from younger_graph.store.properties import db_type
+from younger_graph.views import ARCH_OPERATORS_SCHEMA, VIEW_GRAPH_SCHEMA, ViewChunk
 
 _ARROW_TO_DB = {pa.string(): "STRING", pa.int64(): "INT64", pa.int32(): "INT32", pa.float64(): "DOUBLE",
-                pa.bool_(): "BOOLEAN"}
+                pa.bool_(): "BOOLEAN", pa.list_(pa.float32()): "FLOAT[]"}
 _DB_TO_ARROW = {"STRING": pa.string(), "INT64": pa.int64(), "INT32": pa.int32(), "DOUBLE": pa.float64(),
                 "BOOLEAN": pa.bool_(), "INT64[]": pa.list_(pa.int64()), "DOUBLE[]": pa.list_(pa.float64()),
-                "STRING[]": pa.list_(pa.string())}
+                "STRING[]": pa.list_(pa.string()), "FLOAT[]": pa.list_(pa.float32())}
 
 
 def _columns_ddl(schema: pa.Schema, skip: tuple[str, ...] = ()) -> str:
@@ -53,6 +55,14 @@ SCHEMA_DDL = [
     "CREATE REL TABLE IF NOT EXISTS INSTANCE_OF(FROM Model TO Graph)",
     "CREATE REL TABLE IF NOT EXISTS CONTAINS(FROM Graph TO Operator)",
     "CREATE REL TABLE IF NOT EXISTS FLOWS(FROM Operator TO Operator, src_slot INT32, dst_slot INT32, "
+    "scope STRING, tensor STRING, dtype STRING, shape STRING)",
+]
+# The architecture view (younger_graph.views), written at load with its graph.
+SCHEMA_DDL += [
+    f"CREATE NODE TABLE IF NOT EXISTS ArchOperator(uid INT64, "
+    f"{_columns_ddl(ARCH_OPERATORS_SCHEMA)}, PRIMARY KEY(uid))",
+    "CREATE REL TABLE IF NOT EXISTS ARCH_CONTAINS(FROM Graph TO ArchOperator)",
+    "CREATE REL TABLE IF NOT EXISTS ARCH_FLOWS(FROM ArchOperator TO ArchOperator, src_slot INT32, dst_slot INT32, "
     "scope STRING, tensor STRING, dtype STRING, shape STRING)",
 ]
 # Written by `younger-graph communities`; declared with the rest so queries naming them run (empty) before.
@@ -114,6 +124,12 @@ class EmbeddedStore(Store):
         rows = [[_plain(v) for v in row] for row in result.get_all()]
         return pd.DataFrame(rows, columns=names) if rows else pd.DataFrame({n: [] for n in names})
 
+    def run_arrow(self, cypher: str, params: dict[str, Any] | None = None) -> pa.Table:
+        result = self._execute(cypher, params)
+        if isinstance(result, list):
+            result = result[-1]
+        return result.get_as_arrow()
+
     # -- schema ---------------------------------------------------------------------------------
     def _properties(self, table: str) -> dict[str, str]:
         info = self._execute(f"CALL table_info('{table}') RETURN *").get_all()
@@ -138,8 +154,9 @@ class EmbeddedStore(Store):
         for col in model_columns:
             if col not in model_props:
                 self._execute(f"ALTER TABLE Model ADD {col} STRING")
-        # Graph columns added to graphs.parquet after a database was created (null on old graphs).
-        for f in SCHEMAS["graphs"]:
+        # Graph columns added to graphs.parquet (or by the architecture view) after a database was
+        # created (null on old graphs).
+        for f in [*SCHEMAS["graphs"], *(VIEW_GRAPH_SCHEMA.field(n) for n in VIEW_GRAPH_COLUMNS)]:
             if f.name not in graph_props:
                 self._execute(f"ALTER TABLE Graph ADD {f.name} {_ARROW_TO_DB[f.type]}")
         # Kinds as the store has them (a type fixed by an earlier load wins).
@@ -178,7 +195,7 @@ class EmbeddedStore(Store):
     def write_graph_chunk(self, chunk: GraphChunk) -> None:
         serials = self._next_serials(chunk.graphs.num_rows)
         graph_ids = chunk.graphs.column("graph_id")
-        graphs = chunk.graphs.select(GRAPH_COLUMNS).append_column("serial", pa.array(serials))
+        graphs = chunk.graphs.select(GRAPH_NODE_COLUMNS).append_column("serial", pa.array(serials))
         ops, edges = chunk.operators, chunk.edges
         uid = operator_keys(serials_of_rows(serials, graph_ids, ops.column("graph_id")), ops.column("idx"))
         edge_serials = serials_of_rows(serials, graph_ids, edges.column("graph_id"))
@@ -193,8 +210,37 @@ class EmbeddedStore(Store):
         })
         self._copy_in_transaction([("Graph", self._in_table_order("Graph", graphs)),
                                    ("Operator", self._in_table_order("Operator", operators)),
-                                   ("CONTAINS", contains), ("FLOWS", flows)])
+                                   ("CONTAINS", contains), ("FLOWS", flows),
+                                   *self._arch_steps(chunk.arch, serials, graph_ids)])
         self._serial += len(serials)
+
+    def write_arch_view(self, chunk: ViewChunk) -> None:
+        if not self.writable:
+            raise self.read_only_error()
+        ids = chunk.graphs.column("graph_id")
+        found = self.run("MATCH (g:Graph) WHERE g.graph_id IN $ids RETURN g.graph_id AS graph_id, g.serial AS serial",
+                         {"ids": ids.to_pylist()})
+        serial_of = dict(zip(found["graph_id"], found["serial"]))
+        serials = np.array([int(serial_of[g]) for g in ids.to_pylist()], dtype=np.int64)
+        self._copy_in_transaction(self._arch_steps(chunk, serials, ids))
+
+    def _arch_steps(self, arch: ViewChunk | None, serials: np.ndarray,
+                    graph_ids: pa.ChunkedArray) -> list[tuple[str, pa.Table]]:
+        """The architecture view's nodes (keyed like operators: serial << 32 | idx) and relationships."""
+        if arch is None:
+            return []
+        ops, edges = arch.operators, arch.edges
+        uid = operator_keys(serials_of_rows(serials, graph_ids, ops.column("graph_id")), ops.column("idx"))
+        edge_serials = serials_of_rows(serials, graph_ids, edges.column("graph_id"))
+        nodes = pa.table({"uid": uid, **{c: ops.column(c) for c in ops.column_names}})
+        contains = pa.table({"from": ops.column("graph_id"), "to": uid})
+        flows = pa.table({
+            "from": operator_keys(edge_serials, edges.column("src")),
+            "to": operator_keys(edge_serials, edges.column("dst")),
+            **{c: edges.column(c) for c in ("src_slot", "dst_slot", "scope", "tensor", "dtype", "shape")},
+        })
+        return [("ArchOperator", self._in_table_order("ArchOperator", nodes)), ("ARCH_CONTAINS", contains),
+                ("ARCH_FLOWS", flows)]
 
     def write_models(self, models: pa.Table) -> None:
         props = self._properties("Model")
