@@ -42,10 +42,14 @@ _EXPORTS: dict[str, tuple[str, str | None]] = {
     "DenseOptions": ("younger_graph.export.dense", "DenseOptions"),
     "export_dense": ("younger_graph.export.dense", "export_dense"),
     "annotate": ("younger_graph.export.annotate", "annotate"),
+    "similar": ("younger_graph.arch.similar", "similar"),
+    "diff": ("younger_graph.arch.diff", "diff"),
+    "embed": ("younger_graph.arch.backfill", "embed_store"),
+    "arch_view": ("younger_graph.views", "arch_of"),
     "run_demo": ("younger_graph.demo", "run_demo"),
     **{name: ("younger_graph.errors", name) for name in (
         "YoungerGraphError", "UsageError", "ExtractionError", "ModelError", "StrictError", "QueryLibraryError",
-        "StoreError", "StoreErrorKind", "QueryError", "ExportError", "StatsError")},
+        "StoreError", "StoreErrorKind", "QueryError", "ExportError", "StatsError", "SimilarityError")},
 }
 
 __all__ = ["__version__", "open", *sorted(_EXPORTS)]

@@ -45,21 +45,7 @@ def no_embeddings(store: Store) -> SimilarityError:
 
 def stored_vectors(store: Store, view: str, ids: list[str] | None = None) -> tuple[list[str], np.ndarray]:
     """(graph ids, unit vectors [n, dim]) of the stored embeddings of a view (of `ids`, or all)."""
-    try:
-        table = store.run_arrow(store_query_text(store, f"read_embeddings_{view}"), {"ids": ids})
-    except QueryError:  # a store created before embeddings existed has no such property
-        return [], np.zeros((0, 0), dtype=np.float32)
-    if table.num_rows == 0:
-        return [], np.zeros((0, 0), dtype=np.float32)
-    values = table.column("embedding").combine_chunks()
-    flat = np.asarray(values.flatten().to_numpy(zero_copy_only=False), dtype=np.float32)
-    return table.column("graph_id").to_pylist(), flat.reshape(table.num_rows, -1)
-
-
-def store_query_text(store: Store, name: str) -> str:
-    from younger_graph.query import resolve
-
-    return resolve(name).text_for(store.backend)
+    return store.embeddings(view, ids)
 
 
 def _file_vector(source: str, view: str) -> QueryGraph:
@@ -78,7 +64,7 @@ def _file_vector(source: str, view: str) -> QueryGraph:
     return QueryGraph(source, g.graph_id, vector)
 
 
-def _is_model_source(query: str) -> bool:
+def is_model_source(query: str) -> bool:
     from younger_graph.extract.sources import is_zoo_ref
 
     return os.path.exists(query) or is_zoo_ref(query) or query.lower().endswith(".onnx")
@@ -86,7 +72,7 @@ def _is_model_source(query: str) -> bool:
 
 def resolve_query(store: Store, query: str, view: str) -> list[QueryGraph]:
     """The graphs a query argument stands for (module docstring); SimilarityError when none."""
-    if _is_model_source(query):
+    if is_model_source(query):
         if not os.path.exists(query) and query.lower().endswith(".onnx"):
             raise SimilarityError(f"{query}: no such file")
         return [_file_vector(query, view)]
@@ -166,28 +152,5 @@ def graph_labels(store: Store, ids: list[str]) -> dict[str, dict[str, Any]]:
     return out
 
 
-class ExactIndex:
-    """Exact nearest neighbours by cosine over unit vectors (a matrix product), the embedded store's
-    index: at 7.6k graphs of 256 floats a query costs well under a millisecond, so an approximate
-    index buys nothing (benchmarks/similarity.py measures it)."""
-
-    def __init__(self, ids: list[str], vectors: np.ndarray) -> None:
-        self.ids = ids
-        self.vectors = np.ascontiguousarray(vectors, dtype=np.float32)
-        self._names = np.array(ids, dtype=str)  # ties broken by graph id: the same order on every run
-
-    def search(self, queries: np.ndarray, k: int) -> list[list[tuple[str, float]]]:
-        if not self.ids:
-            return [[] for _ in range(len(queries))]
-        scores = np.asarray(queries, dtype=np.float32) @ self.vectors.T
-        k = min(k, len(self.ids))
-        out = []
-        for row in scores:
-            top = np.argpartition(-row, k - 1)[:k]
-            top = top[np.lexsort((self._names[top], -row[top]))]
-            out.append([(self.ids[i], float(row[i])) for i in top])
-        return out
-
-
-__all__ = ["COLUMNS", "ExactIndex", "QueryGraph", "embedding_counts", "graph_labels", "resolve_query", "similar",
+__all__ = ["COLUMNS", "QueryGraph", "embedding_counts", "graph_labels", "resolve_query", "similar",
            "stored_vectors"]

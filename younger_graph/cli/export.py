@@ -19,6 +19,7 @@ from younger_graph.cli.options import (
     PasswordOption,
     SummaryFormat,
     UserOption,
+    ViewOption,
     WhereGraphsOption,
     check_choice,
     open_store,
@@ -88,6 +89,7 @@ def pyg(
                                          "YoungerOnDiskDataset (OnDiskDataset, exports larger than "
                                          "memory).")] = "memory",
     attr_features: AttrFeaturesOption = False,
+    view: ViewOption = "exact",
     fmt: SummaryFormat = "table",
     username: UserOption = None,
     password: PasswordOption = None,
@@ -101,7 +103,7 @@ def pyg(
     check_choice("--format", fmt, SUMMARY_FORMATS)
     options = PygOptions(task=task, view=vocab, min_count=min_count, split=parse_split(split), seed=seed,
                          target=target, target_kind=target_kind, method=method, keep_unseen=keep_unseen,
-                         storage=storage, attr_features=attr_features).check()
+                         storage=storage, attr_features=attr_features, graph_view=view).check()
     sel = selection(query, param, where)
     with open_store(db, False, username, password) as store:
         run_export(lambda cb: write_raw(store, out, options, sel, on_progress=cb))
@@ -136,6 +138,7 @@ def dense(
     param: ParamOption = None,
     where: WhereGraphsOption = None,
     attr_features: AttrFeaturesOption = False,
+    view: ViewOption = "exact",
     fmt: SummaryFormat = "table",
     username: UserOption = None,
     password: PasswordOption = None,
@@ -146,7 +149,8 @@ def dense(
     from younger_graph.export.dense import DenseOptions
 
     check_choice("--format", fmt, SUMMARY_FORMATS)
-    options = DenseOptions(max_nodes=max_nodes, view=vocab, min_count=min_count, attr_features=attr_features)
+    options = DenseOptions(max_nodes=max_nodes, view=vocab, min_count=min_count, attr_features=attr_features,
+                           graph_view=view)
     sel = selection(query, param, where)
     with open_store(db, False, username, password) as store:
         meta = run_export(lambda cb: yg.export_dense(store, out, options, sel, on_progress=cb))

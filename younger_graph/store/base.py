@@ -212,15 +212,18 @@ class Store(ABC):
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def query(self, spec: str, params: dict[str, Any] | None = None, *, write: bool = False,
+    def query(self, spec: str, params: dict[str, Any] | None = None, *, write: bool = False, view: str = "exact",
               **kwparams: Any) -> pd.DataFrame:
         """Run a library query by name (cypher/NAME.cypher), a .cypher file or Cypher text; parameters
         (a dict and/or keywords, converted to the types a query declares, defaults filled in) are
-        bound by the driver, never pasted into the text. Write queries need a store opened for writing."""
+        bound by the driver, never pasted into the text. Write queries need a store opened for writing.
+        `view="arch"` runs it on the architecture view (younger_graph.views.cypher)."""
         from younger_graph.query import resolve
+        from younger_graph.views import cypher
 
         q = resolve(spec)
-        return self.run(q.text_for(self.backend), q.bind({**(params or {}), **kwparams}), write=write or q.writes)
+        text = cypher(q.text_for(self.backend), view)
+        return self.run(text, q.bind({**(params or {}), **kwparams}), write=write or q.writes)
 
     def run_arrow(self, cypher: str, params: dict[str, Any] | None = None) -> pa.Table:
         """`run` as an Arrow table (a read): faster for large results with list columns (embeddings)."""
@@ -231,12 +234,24 @@ class Store(ABC):
         """For each row of `vectors` (unit length), the k stored graphs with the most similar embedding
         of `view`: (graph_id, cosine) best first. Here an exact scan over every stored embedding,
         read once per open store (younger_graph.arch.similar.ExactIndex); Neo4j uses its vector index."""
-        from younger_graph.arch.similar import ExactIndex, stored_vectors
+        from younger_graph.arch.index import ExactIndex
 
         index = self._indexes.get(view)
         if index is None:
-            index = self._indexes[view] = ExactIndex(*stored_vectors(self, view))
+            index = self._indexes[view] = ExactIndex(*self.embeddings(view))
         return index.search(vectors, k)
+
+    def embeddings(self, view: str = "arch", ids: list[str] | None = None) -> tuple[list[str], Any]:
+        """(graph ids, float32 matrix [n, dim]) of the stored embeddings of a view (of `ids`, or of
+        every graph that has one); empty when the store has none (or predates them)."""
+        from younger_graph.arch.index import vectors_from_arrow
+        from younger_graph.query import resolve
+
+        try:
+            table = self.run_arrow(resolve(f"read_embeddings_{view}").text_for(self.backend), {"ids": ids})
+        except QueryError:  # a store created before embeddings existed has no such property
+            table = pa.table({})
+        return vectors_from_arrow(table)
 
     def reset_index(self) -> None:
         """Forget the embeddings `nearest` read (after they changed)."""
