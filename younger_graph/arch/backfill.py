@@ -113,11 +113,11 @@ def add_views(store: Store, ids: list[str]) -> None:
     _write_embedding_rows(store, embeddings.to_pylist())
 
 
-def _token_arrays(store: Store, ids: list[str], view: str) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray]:
-    """(tokens, src, dst, graph index) of these graphs' stored view, as one disjoint union."""
-    import json
-
-    from younger_graph.arch.embed import node_token
+def _token_arrays(store: Store, ids: list[str], view: str) -> tuple[list[str], list[str], np.ndarray, np.ndarray,
+                                                                      np.ndarray]:
+    """(structure tokens, width tokens, src, dst, graph index) of these graphs' stored view, as one
+    disjoint union (graph by graph, nodes by idx: the stores return rows in any order)."""
+    from younger_graph.arch.embed import Tokenizer
     from younger_graph.query import resolve
 
     position = {gid: i for i, gid in enumerate(ids)}
@@ -126,30 +126,18 @@ def _token_arrays(store: Store, ids: list[str], view: str) -> tuple[list[str], n
     gids = nodes.column("graph_id").to_pylist()
     idx = np.asarray(nodes.column("idx").to_numpy(zero_copy_only=False), dtype=np.int64)
     graph_of = np.fromiter((position[g] for g in gids), dtype=np.int64, count=len(gids))
-    # Union numbering: graph by graph, nodes by idx (the order the stores return rows in varies).
     order = np.lexsort((idx, graph_of))
-    graph_of, idx = graph_of[order], idx[order]
+    graph_of = graph_of[order]
     sizes = np.bincount(graph_of, minlength=len(ids))
     offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]])
-    parsed: dict[str, Any] = {}
-    ops = nodes.column("op_type").to_pylist()
-    domains = nodes.column("domain").to_pylist()
-    attrs = nodes.column("attrs").to_pylist()
-    tokens = []
-    for i in order.tolist():
-        a = attrs[i]
-        value = None
-        if a and a != "{}":
-            value = parsed.get(a)
-            if value is None:
-                value = parsed[a] = json.loads(a)
-        domain = domains[i] or ""
-        tokens.append(node_token(ops[i], "" if domain == "ai.onnx" else domain, value))
+    cols = [nodes.column(c).to_pylist() for c in ("op_type", "domain", "attrs", "initializers")]
+    tok = Tokenizer()
+    pairs = [tok.tokens(cols[0][i], cols[1][i] or "", cols[2][i], cols[3][i]) for i in order.tolist()]
     f_graph = np.fromiter((position[g] for g in flows.column("graph_id").to_pylist()), dtype=np.int64,
                           count=flows.num_rows)
     src = np.asarray(flows.column("src").to_numpy(zero_copy_only=False), dtype=np.int64) + offsets[f_graph]
     dst = np.asarray(flows.column("dst").to_numpy(zero_copy_only=False), dtype=np.int64) + offsets[f_graph]
-    return tokens, src, dst, graph_of
+    return [p[0] for p in pairs], [p[1] for p in pairs], src, dst, graph_of
 
 
 def recompute_embeddings(store: Store, ids: list[str]) -> tuple[np.ndarray, np.ndarray]:
@@ -158,8 +146,8 @@ def recompute_embeddings(store: Store, ids: list[str]) -> tuple[np.ndarray, np.n
 
     out = []
     for view in ("arch", "exact"):
-        tokens, src, dst, graph_of = _token_arrays(store, ids, view)
-        out.append(embed_arrays(tokens, src, dst, graph_of, len(ids)))
+        tokens, widths, src, dst, graph_of = _token_arrays(store, ids, view)
+        out.append(embed_arrays(tokens, widths, src, dst, graph_of, len(ids)))
     return out[0], out[1]
 
 

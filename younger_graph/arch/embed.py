@@ -3,25 +3,28 @@
 `embed(views)` turns graphs (as `ArchView`s, or any node tokens + flows) into unit vectors of
 `DIM` floats whose dot product is their cosine similarity (`EMBED_VERSION`, docs/arch.md):
 
-1. every node gets a token: its op_type (`domain:op_type` outside the default domain), `Input` or
-   `Output`; a Conv also carries its kernel size and whether it is grouped (depthwise and 1x1
-   convolutions are different layers, the rest of the attributes are not compared);
-2. `ROUNDS` rounds of WL refinement over the flows, all graphs at once (vectorised, one disjoint
-   union): a node's new label mixes its label with the multiset of its producers' labels and the
-   multiset of its consumers' labels (wrapping sums of SplitMix64-mixed values, like the hash);
-3. each round's labels are counted per graph into `DIM // (ROUNDS + 1)` buckets (feature hashing:
-   no vocabulary, so embeddings are computed graph by graph, at load, and never go stale when
-   graphs are added), log(1 + count) scaled, normalised per round and weighted by `ROUND_WEIGHTS`
-   (round 0 is the operator histogram, later rounds ever larger neighbourhoods);
+1. every node gets two tokens. Its *structure* token is its op_type (`domain:op_type` outside the
+   default domain; `Input`, `Output`), and for a convolution its kernel size and whether it is
+   grouped (depthwise and 1x1 convolutions are different layers). Its *width* token adds the width
+   of its weight (a Conv's output channels, a MatMul's output features, an embedding's dimension,
+   a normalisation's size): what tells resnet18 from resnet50 or two sizes of one family apart;
+2. WL refinement over the flows, all graphs at once (vectorised over one disjoint union): a node's
+   new label mixes its label with the multiset of its producers' labels and the multiset of its
+   consumers' labels (wrapping sums of SplitMix64-mixed values, like the architecture hash);
+   `ROUNDS` rounds over structure tokens, `WIDTH_ROUNDS` over width tokens;
+3. each round's labels are counted per graph into a block of buckets (feature hashing: no
+   vocabulary, so a graph's embedding depends on it alone: computed at load, never stale when
+   graphs are added), log(1 + count) scaled, each block normalised and weighted (`WEIGHTS`);
 4. the concatenation is normalised to unit length. Counts are non-negative, so scores lie in 0..1.
 
-The choice (rounds, weights, tokens) was measured on the exporter-twin and model-family
-benchmark (benchmarks/similarity.py, benchmarks/README.md).
+The rounds, blocks and weights were chosen on the exporter-twin and model-family benchmark
+(benchmarks/similarity.py; figures in benchmarks/README.md).
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -31,9 +34,21 @@ if TYPE_CHECKING:
     from younger_graph.arch.view import ArchView
 
 EMBED_VERSION = "yg-wl-embed-1"
-ROUNDS = 3
-DIM = 256
-ROUND_WEIGHTS = (1.0, 1.0, 1.0, 1.0)
+ROUNDS = 3  # structure rounds (after round 0)
+WIDTH_ROUNDS = 1
+STRUCTURE_BLOCK = 48  # buckets per structure round
+WIDTH_BLOCK = 32  # buckets per width round
+DIM = (ROUNDS + 1) * STRUCTURE_BLOCK + (WIDTH_ROUNDS + 1) * WIDTH_BLOCK  # 256
+WEIGHTS = (1.0, 1.0, 1.0, 1.0, 1.0, 1.0)  # structure rounds 0..3, width rounds 0..1
+
+CONV_OPS = frozenset({"Conv", "ConvTranspose"})
+# Where an operator's width is read: (input slot of the weight, axis of the shape).
+WIDTH_OF: dict[str, tuple[str, int]] = {
+    "Conv": ("1", 0), "ConvTranspose": ("1", 1), "MatMul": ("1", -1), "Gemm": ("1", -1), "Gather": ("0", -1),
+    "LayerNormalization": ("1", -1), "RMSNormalization": ("1", -1), "BatchNormalization": ("1", 0),
+    "InstanceNormalization": ("1", 0), "GroupNormalization": ("1", 0), "LSTM": ("1", 1), "GRU": ("1", 1),
+    "RNN": ("1", 1), "Embedding": ("0", -1),
+}
 
 _U64 = np.uint64
 _C1, _C2, _C3 = _U64(0x9E3779B97F4A7C15), _U64(0xBF58476D1CE4E5B9), _U64(0x94D049BB133111EB)
@@ -59,99 +74,131 @@ def token_ints(tokens: Sequence[str]) -> np.ndarray:
     return np.fromiter(map(ints.__getitem__, tokens), dtype=np.uint64, count=len(tokens))
 
 
-def node_token(op_type: str, domain: str, attrs: dict[str, Any] | None) -> str:
-    """The WL starting label of one node (module docstring, step 1)."""
-    token = op_type if not domain else f"{domain}:{op_type}"
-    if op_type in ("Conv", "ConvTranspose") and attrs:
+def node_tokens(op_type: str, domain: str, attrs: dict[str, Any] | None,
+                inits: dict[str, Any] | None) -> tuple[str, str]:
+    """(structure token, width token) of one node (module docstring, step 1)."""
+    token = op_type if not domain or domain == "ai.onnx" else f"{domain}:{op_type}"
+    if op_type in CONV_OPS and attrs:
         kernel = attrs.get("kernel_shape")
-        grouped = isinstance(attrs.get("group"), int) and attrs["group"] > 1
         if isinstance(kernel, list):
             token += "/k" + "x".join(str(k) for k in kernel)
-        if grouped:
+        if isinstance(attrs.get("group"), int) and attrs["group"] > 1:
             token += "/g"
-    return token
+    width = ""
+    where = WIDTH_OF.get(op_type)
+    if where and inits:
+        summary = inits.get(where[0])
+        shape = summary.get("shape") if isinstance(summary, dict) else None
+        if isinstance(shape, list) and shape and len(shape) > max(where[1], -where[1] - 1):
+            width = f"/w{shape[where[1]]}"
+    return token, token + width
 
 
-def view_tokens(view: ArchView) -> list[str]:
-    import json
+class Tokenizer:
+    """Tokens of many nodes, parsing each distinct attrs / initializers JSON text once."""
 
-    parsed: dict[str, dict[str, Any]] = {}
-    out = []
-    for op, domain, attrs in zip(view.op_type, view.domain, view.attrs):
-        a = None
-        if op in ("Conv", "ConvTranspose") and attrs != "{}":
-            a = parsed.get(attrs)
-            if a is None:
-                a = parsed[attrs] = json.loads(attrs)
-        out.append(node_token(op, domain, a))
-    return out
+    def __init__(self) -> None:
+        self._json: dict[str, Any] = {}
+        self._tokens: dict[tuple[str, str, str, str], tuple[str, str]] = {}
+
+    def _parse(self, text: str | None) -> Any:
+        if not text or text == "{}":
+            return None
+        found = self._json.get(text)
+        if found is None:
+            found = self._json[text] = json.loads(text)
+        return found
+
+    def tokens(self, op_type: str, domain: str, attrs: str | None, inits: str | None) -> tuple[str, str]:
+        attrs = attrs if op_type in CONV_OPS else ""
+        inits = inits if op_type in WIDTH_OF else ""
+        key = (op_type, domain or "", attrs or "", inits or "")
+        found = self._tokens.get(key)
+        if found is None:
+            found = self._tokens[key] = node_tokens(op_type, domain or "", self._parse(attrs), self._parse(inits))
+        return found
 
 
-def embed_arrays(tokens: Sequence[str], src: np.ndarray, dst: np.ndarray, graph_of: np.ndarray, graphs: int,
-                 *, rounds: int = ROUNDS, dim: int = DIM,
-                 weights: Sequence[float] = ROUND_WEIGHTS) -> np.ndarray:
+def view_tokens(view: ArchView, tokenizer: Tokenizer | None = None) -> tuple[list[str], list[str]]:
+    tok = tokenizer or Tokenizer()
+    pairs = [tok.tokens(*row) for row in zip(view.op_type, view.domain, view.attrs, view.initializers)]
+    return [p[0] for p in pairs], [p[1] for p in pairs]
+
+
+def _blocks(h: np.ndarray, graph_of: np.ndarray, graphs: int, width: int, weight: float) -> np.ndarray:
+    bucket = (h % _U64(width)).astype(np.int64)
+    counts = np.bincount(graph_of * width + bucket, minlength=graphs * width).reshape(graphs, width)
+    block = np.log1p(counts.astype(np.float64))
+    norms = np.linalg.norm(block, axis=1, keepdims=True)
+    np.divide(block, norms, out=block, where=norms > 0)
+    return block * weight
+
+
+def _refine(h: np.ndarray, src: np.ndarray, dst: np.ndarray) -> np.ndarray:
+    incoming = np.zeros(len(h), dtype=np.uint64)
+    outgoing = np.zeros(len(h), dtype=np.uint64)
+    np.add.at(incoming, dst, mix(h[src] ^ _SALT_IN))
+    np.add.at(outgoing, src, mix(h[dst] ^ _SALT_OUT))
+    return mix(h ^ mix(incoming + _SALT_IN) ^ (mix(outgoing + _SALT_OUT) * _C3))
+
+
+def embed_arrays(tokens: Sequence[str], width_tokens: Sequence[str] | None, src: np.ndarray, dst: np.ndarray,
+                 graph_of: np.ndarray, graphs: int, *, rounds: int = ROUNDS, width_rounds: int = WIDTH_ROUNDS,
+                 weights: Sequence[float] = WEIGHTS) -> np.ndarray:
     """Embeddings [graphs, dim] (float32, unit rows; zero rows for empty graphs) of a disjoint union:
-    node i belongs to graph graph_of[i]; src/dst are flows in union numbering."""
-    n = len(tokens)
-    width = dim // (rounds + 1)
-    out = np.zeros((graphs, (rounds + 1) * width), dtype=np.float64)
-    if n == 0:
-        return np.zeros((graphs, dim), dtype=np.float32)
-    h = token_ints(tokens)
+    node i belongs to graph graph_of[i]; src/dst are flows in union numbering. Without width tokens
+    (None) only the structure blocks are filled."""
+    dim = (rounds + 1) * STRUCTURE_BLOCK + (width_rounds + 1) * WIDTH_BLOCK
+    out = np.zeros((graphs, dim), dtype=np.float64)
+    if len(tokens) == 0:
+        return out.astype(np.float32)
     src = np.asarray(src, dtype=np.int64)
     dst = np.asarray(dst, dtype=np.int64)
     graph_of = np.asarray(graph_of, dtype=np.int64)
+    h = token_ints(tokens)
     for r in range(rounds + 1):
         if r:
-            incoming = np.zeros(n, dtype=np.uint64)
-            outgoing = np.zeros(n, dtype=np.uint64)
-            np.add.at(incoming, dst, mix(h[src] ^ _SALT_IN))
-            np.add.at(outgoing, src, mix(h[dst] ^ _SALT_OUT))
-            h = mix(h ^ mix(incoming + _SALT_IN) ^ (mix(outgoing + _SALT_OUT) * _C3))
-        bucket = (h % _U64(width)).astype(np.int64)
-        counts = np.bincount(graph_of * width + bucket, minlength=graphs * width).reshape(graphs, width)
-        block = np.log1p(counts.astype(np.float64))
-        norms = np.linalg.norm(block, axis=1, keepdims=True)
-        np.divide(block, norms, out=block, where=norms > 0)
-        out[:, r * width:(r + 1) * width] = block * weights[r]
+            h = _refine(h, src, dst)
+        out[:, r * STRUCTURE_BLOCK:(r + 1) * STRUCTURE_BLOCK] = _blocks(h, graph_of, graphs, STRUCTURE_BLOCK,
+                                                                         weights[r])
+    if width_tokens is not None:
+        h = token_ints(width_tokens)
+        base = (rounds + 1) * STRUCTURE_BLOCK
+        for r in range(width_rounds + 1):
+            if r:
+                h = _refine(h, src, dst)
+            out[:, base + r * WIDTH_BLOCK:base + (r + 1) * WIDTH_BLOCK] = _blocks(
+                h, graph_of, graphs, WIDTH_BLOCK, weights[rounds + 1 + r])
     norms = np.linalg.norm(out, axis=1, keepdims=True)
     np.divide(out, norms, out=out, where=norms > 0)
-    full = np.zeros((graphs, dim), dtype=np.float32)
-    full[:, :out.shape[1]] = out
-    return full
+    return out.astype(np.float32)
 
 
 def embed_tables(graph_ids: Sequence[str], operators: dict[str, Any], edges: dict[str, Any],
                  **options: Any) -> np.ndarray:
     """Embeddings of exact graphs: `operators[gid]` / `edges[gid]` are each graph's rows of
     operators.parquet / edges.parquet (Arrow tables; a graph without edges may be missing)."""
-    import json
-
+    tok = Tokenizer()
     tokens: list[str] = []
+    widths: list[str] = []
     src, dst, graph_of = [], [], []
     offset = 0
-    parsed: dict[str, Any] = {}
     for i, gid in enumerate(graph_ids):
         ops = operators.get(gid)
         if ops is None:
             continue
-        cols = ops.select(["op_type", "domain", "attrs"]).to_pydict()
-        for op, domain, attrs in zip(cols["op_type"], cols["domain"], cols["attrs"]):
-            a = None
-            if op in ("Conv", "ConvTranspose") and attrs and attrs != "{}":
-                a = parsed.get(attrs)
-                if a is None:
-                    a = parsed[attrs] = json.loads(attrs)
-            tokens.append(node_token(op, "" if domain == "ai.onnx" else domain, a))
+        cols = ops.select(["op_type", "domain", "attrs", "initializers"]).to_pydict()
+        for row in zip(cols["op_type"], cols["domain"], cols["attrs"], cols["initializers"]):
+            structure, width = tok.tokens(*row)
+            tokens.append(structure)
+            widths.append(width)
         e = edges.get(gid)
         if e is not None and e.num_rows:
             src.append(e.column("src").to_numpy().astype(np.int64) + offset)
             dst.append(e.column("dst").to_numpy().astype(np.int64) + offset)
         graph_of.append(np.full(ops.num_rows, i, dtype=np.int64))
         offset += ops.num_rows
-    if not graph_of:
-        return np.zeros((len(graph_ids), options.get("dim", DIM)), dtype=np.float32)
-    return embed_arrays(tokens, _cat(src), _cat(dst), _cat(graph_of), len(graph_ids), **options)
+    return embed_arrays(tokens, widths, _cat(src), _cat(dst), _cat(graph_of), len(graph_ids), **options)
 
 
 def _cat(parts: list[np.ndarray]) -> np.ndarray:
@@ -160,20 +207,21 @@ def _cat(parts: list[np.ndarray]) -> np.ndarray:
 
 def embed(views: Sequence[ArchView], **options: Any) -> np.ndarray:
     """Embeddings of these graphs, one unit row each (module docstring)."""
+    tok = Tokenizer()
     tokens: list[str] = []
+    widths: list[str] = []
     src, dst, graph_of = [], [], []
     offset = 0
     for i, view in enumerate(views):
-        tokens.extend(view_tokens(view))
+        structure, width = view_tokens(view, tok)
+        tokens.extend(structure)
+        widths.extend(width)
         src.append(view.src + offset)
         dst.append(view.dst + offset)
         graph_of.append(np.full(view.num_nodes, i, dtype=np.int64))
         offset += view.num_nodes
-    if not views:
-        return np.zeros((0, options.get("dim", DIM)), dtype=np.float32)
-    return embed_arrays(tokens, np.concatenate(src), np.concatenate(dst), np.concatenate(graph_of), len(views),
-                        **options)
+    return embed_arrays(tokens, widths, _cat(src), _cat(dst), _cat(graph_of), len(views), **options)
 
 
-__all__ = ["DIM", "EMBED_VERSION", "ROUNDS", "embed", "embed_arrays", "embed_tables", "mix", "node_token", "token_ints",
-           "view_tokens"]
+__all__ = ["DIM", "EMBED_VERSION", "ROUNDS", "WIDTH_ROUNDS", "Tokenizer", "embed", "embed_arrays", "embed_tables",
+           "mix", "node_tokens", "token_ints", "view_tokens"]

@@ -51,6 +51,8 @@ PARAMETER_SLOTS: dict[str, frozenset[int]] = {
 # Ops whose output is their first input, unchanged, in inference.
 PASS_THROUGH = frozenset({"Identity", "Dropout", "QuantizeLinear", "DequantizeLinear", "DynamicQuantizeLinear",
                           "Optional", "OptionalGetElement"})
+# Operators of any number of inputs that return their only input when given one.
+VARIADIC = frozenset({"Concat", "Sum", "Max", "Min", "Mean"})
 # No-input ops that make a value out of nothing but their attributes.
 # (Shape and Size count: their input is read for its static shape only, a parameter, see above.)
 CONSTANT_OPS = frozenset({"Constant", "ConstantOfShape", "Range", "EyeLike", "Shape", "Size"})
@@ -317,15 +319,19 @@ def _same_shape(a: list[Any] | None, b: list[Any] | None) -> bool:
 def drop_identities(g: WorkGraph) -> None:
     """Operators that pass their first input through unchanged are bypassed: Identity, Dropout,
     (Dynamic)QuantizeLinear/DequantizeLinear on activations (the arithmetic, not the storage, is the
-    architecture), a Cast to the dtype its input already has (declared, or inferred by
+    architecture), a Concat (Sum, Max, Min, Mean) of a single input, a Cast to the dtype its input
+    already has (declared, or inferred by
     `node_dtype`), and Reshape/Expand/Squeeze/Unsqueeze/Flatten whose declared input and output
     shapes are equal (only when both are declared)."""
     through: dict[int, Source] = {}
     dtypes: dict[int, str | None] = {}
-    for v in g.nodes(*PASS_THROUGH, "Cast", "Reshape", "Expand", "Squeeze", "Unsqueeze", "Flatten"):
+    for v in g.nodes(*PASS_THROUGH, *VARIADIC, "Cast", "Reshape", "Expand", "Squeeze", "Unsqueeze", "Flatten"):
         op = g.op_type[v]
         if op in PASS_THROUGH:
             pass
+        elif op in VARIADIC:
+            if len(g.in_edges(v)) + len(g.inits[v]) != 1 or (g.inits[v] and "0" not in g.inits[v]):
+                continue  # a Concat (Sum, Max...) of one input is that input
         elif op == "Cast":
             to = ELEMENT_TYPES.get(g.attrs[v].get("to"))
             if to is None or to != _input_dtype(g, v, dtypes):
