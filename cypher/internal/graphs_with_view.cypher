@@ -1,5 +1,5 @@
 // name: graphs_with_view
-// description: Internal (younger_graph.arch.store): graphs with an architecture view, their sizes and embedding version.
+// description: Internal (younger_graph.arch.backfill): graphs with an architecture view, their sizes and embedding version.
 // mode: read
 MATCH (g:Graph)
 WHERE g.arch_num_nodes IS NOT NULL

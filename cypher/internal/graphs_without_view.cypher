@@ -1,5 +1,5 @@
 // name: graphs_without_view
-// description: Internal (younger_graph.arch.store): graphs without an architecture view (loaded before it existed), with their stored sizes.
+// description: Internal (younger_graph.arch.backfill): graphs without an architecture view (loaded before it existed), with their stored sizes.
 // mode: read
 MATCH (g:Graph)
 WHERE g.arch_num_nodes IS NULL

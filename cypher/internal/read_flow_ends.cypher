@@ -1,5 +1,5 @@
 // name: read_flow_ends
-// description: Internal (younger_graph.arch.store): the two ends (operator idx) of every flow of the given graphs.
+// description: Internal (younger_graph.arch.backfill): the two ends (operator idx) of every flow of the given graphs.
 // param: ids list[str]
 // mode: read
 MATCH (g:Graph)-[:CONTAINS]->(a:Operator)-[:FLOWS]->(b:Operator)

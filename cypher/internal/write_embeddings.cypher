@@ -1,5 +1,5 @@
 // name: write_embeddings
-// description: Internal (younger_graph.arch.store): the embeddings of graphs (both views) and their version.
+// description: Internal (younger_graph.arch.backfill): the embeddings of graphs (both views) and their version.
 // param: rows list[map]
 // mode: write
 UNWIND $rows AS r

@@ -1,5 +1,5 @@
 // name: write_graph_views
-// description: Internal (younger_graph.arch.store): the architecture view's Graph properties (sizes, metrics; graph_id_arch where none was extracted).
+// description: Internal (younger_graph.arch.backfill): the architecture view's Graph properties (sizes, metrics; graph_id_arch where none was extracted).
 // param: rows list[map]
 // mode: write
 UNWIND $rows AS r

@@ -388,15 +388,18 @@ def drop_dead(g: WorkGraph) -> None:
 
 # -- fusions --------------------------------------------------------------------------------------
 def _reach(g: WorkGraph, start: int, forward: bool, depth: int) -> set[int]:
+    """Nodes within `depth` flows of start (downstream or upstream); graph inputs and outputs are
+    reached (an input can be the x of a fusion) but not gone through."""
     seen, frontier = {start}, [start]
     for _ in range(depth):
         nxt = []
         for v in frontier:
             for e in (g.out_edges(v) if forward else g.in_edges(v)):
                 w = int(g.dst[e] if forward else g.src[e])
-                if w not in seen and g.e_alive[e] and g.alive[w] and g.kind[w] == KIND_OPERATOR:
+                if w not in seen and g.e_alive[e] and g.alive[w]:
                     seen.add(w)
-                    nxt.append(w)
+                    if g.kind[w] == KIND_OPERATOR:
+                        nxt.append(w)
         frontier = nxt
     return seen
 

@@ -108,11 +108,14 @@ WRITE_ARCH_FLOWS = (
     "CREATE (a)-[:ARCH_FLOWS {src_slot: r.src_slot, dst_slot: r.dst_slot, scope: r.scope, tensor: r.tensor, "
     "dtype: r.dtype, shape: r.shape}]->(b)"
 )
-# The vector indexes `similar` searches (younger_graph.arch.similar), one per view's embedding property.
+# The vector indexes `similar` searches (younger_graph.arch.similar), one per view's embedding property;
+# `nearest` fetches more candidates than asked (RESCORE_MARGIN) and rescores them exactly.
+RESCORE_MARGIN = 20
 VECTOR_INDEXES = {"arch": "graph_embedding_arch", "exact": "graph_embedding_exact"}
 CREATE_VECTOR_INDEX = (
     "CREATE VECTOR INDEX {name} IF NOT EXISTS FOR (g:Graph) ON (g.{prop}) "
-    "OPTIONS {{indexConfig: {{`vector.dimensions`: {dim}, `vector.similarity_function`: 'cosine'}}}}"
+    "OPTIONS {{indexConfig: {{`vector.dimensions`: {dim}, `vector.similarity_function`: 'cosine', "
+    "`vector.quantization.enabled`: false}}}}"
 )
 WRITE_MODELS = (
     "UNWIND $rows AS r MERGE (m:Model {model_id: r.model_id}) SET m += r "
@@ -181,18 +184,23 @@ class Neo4jStore(Store):
                              StoreErrorKind.UNREACHABLE) from None
 
     def nearest(self, vectors: np.ndarray, k: int, view: str = "arch") -> list[list[tuple[str, float]]]:
-        """Neo4j's vector index of the view (cosine); its score (1 + cos) / 2 is turned back into cos."""
+        """Candidates from Neo4j's vector index of the view (HNSW, approximate), over-fetched and
+        rescored exactly with their stored embeddings, so scores and order match the exact index."""
         from younger_graph.query import resolve
+        from younger_graph.views import EMBEDDING_PROPERTY
 
         index = VECTOR_INDEXES[view]
         self.query("await_index", index=index)
         search = resolve("vector_search")
+        fetch = max(2 * k, k + RESCORE_MARGIN)
         out = []
         for vector in vectors:
-            df = self.run(search.text_for(self.backend), search.bind({"index": index, "k": k,
-                                                                      "vector": [float(x) for x in vector]}))
-            found = [(str(g), 2.0 * float(s) - 1.0) for g, s in zip(df["graph_id"], df["score"])] if len(df) else []
-            out.append(sorted(found, key=lambda item: (-item[1], item[0])))
+            q = np.asarray(vector, dtype=np.float64)
+            df = self.run(search.text_for(self.backend), search.bind({
+                "index": index, "k": fetch, "vector": q.tolist(), "property": EMBEDDING_PROPERTY[view]}))
+            found = [(str(g), float(np.dot(q, np.asarray(e, dtype=np.float64))))
+                     for g, e in zip(df["graph_id"], df["embedding"])] if len(df) else []
+            out.append(sorted(found, key=lambda item: (-item[1], item[0]))[:k])
         return out
 
     # -- schema and loading ---------------------------------------------------------------------
