@@ -208,6 +208,38 @@ def quality(db: Path, rows: list[dict[str, str]], tables: Path) -> dict[str, Any
 
 
 # -- speed ----------------------------------------------------------------------------------------
+def with_views(tables: Path) -> Path:
+    """The synthetic tables (format 1: synth.py writes no architecture view) plus arch_operators and
+    arch_edges as a format-2 extraction writes them: `<tables>-v2/`, built once (cached)."""
+    import pyarrow.parquet as pq
+
+    from younger_graph import views
+    from younger_graph.schema import ARCH_EDGES_SCHEMA, ARCH_OPERATORS_SCHEMA, EDGES_SCHEMA
+    from younger_graph.store.base import iter_graph_rows
+
+    out = tables.with_name(tables.name + "-v2")
+    if (out / "arch_edges.parquet").exists():
+        return out
+    shutil.rmtree(out, ignore_errors=True)
+    shutil.copytree(tables, out)
+    start = time.perf_counter()
+    edges = iter_graph_rows(tables, "edges")
+    pending = next(edges, None)
+    with pq.ParquetWriter(out / ".arch_operators.tmp", ARCH_OPERATORS_SCHEMA, compression="zstd") as ow, \
+            pq.ParquetWriter(out / ".arch_edges.tmp", ARCH_EDGES_SCHEMA, compression="zstd") as ew:
+        for gid, ops in iter_graph_rows(tables, "operators"):
+            e = EDGES_SCHEMA.empty_table()
+            if pending is not None and pending[0] == gid:
+                e, pending = pending[1], next(edges, None)
+            o, a = views.view_tables(gid, views.arch_of(ops, e))
+            ow.write_table(o)
+            ew.write_table(a)
+    (out / ".arch_operators.tmp").rename(out / "arch_operators.parquet")
+    (out / ".arch_edges.tmp").rename(out / "arch_edges.parquet")
+    print(f"architecture views of {tables} written in {time.perf_counter() - start:.0f} s")
+    return out
+
+
 def speed(tables: Path, work: Path, queries: int = 50) -> dict[str, Any]:
     import younger_graph as yg
 
@@ -285,7 +317,7 @@ def main() -> None:
         tables = BENCH_DIR / "synth-0.01" if args.quick else args.speed_tables
         if not (tables / "graphs.parquet").exists():
             raise SystemExit(f"{tables} has no tables: run `python benchmarks/synth.py --out {tables}` first")
-        s = speed(tables, WORK)
+        s = speed(with_views(tables), WORK)
         result["speed"] = s
         print_table(["measure", "value"], [[k, v] for k, v in s.items()], "speed")
         targets += [target_row("similar ms per query (median)", s["similar_median_ms"], "<=", 100),

@@ -300,3 +300,34 @@ def test_neo4j_vector_index_agrees_with_the_embedded_index(corpus: Path, store_p
         assert np.allclose(a["score"], b["score"], atol=1e-4)
         doc_neo, doc_emb = yg.compute_stats(neo, view="arch"), yg.compute_stats(emb, view="arch")
         assert doc_neo == doc_emb
+
+
+def test_extraction_writes_the_view_and_a_format_1_folder_still_loads(corpus: Path, store_path: Path,
+                                                                        tmp_path: Path) -> None:
+    import shutil
+
+    expected = views_from_tables(corpus)
+    arch_ops = pd.read_parquet(corpus / "arch_operators.parquet")
+    assert arch_ops.groupby("graph_id").size().to_dict() == {g: v.num_nodes for g, v in expected.items()
+                                                             if v.num_nodes}
+    manifest = json.loads((corpus / "manifest.json").read_text())
+    assert manifest["format_version"] == "2" and manifest["counts"]["arch_operators"] == len(arch_ops)
+    old = tmp_path / "format1"
+    shutil.copytree(corpus, old)
+    for name in ("arch_operators", "arch_edges"):
+        (old / f"{name}.parquet").unlink()
+    graphs = pq.read_table(old / "graphs.parquet")
+    pq.write_table(graphs.drop_columns(["graph_id_arch"]), old / "graphs.parquet")  # as format 1 wrote it
+    db = tmp_path / "format1.db"
+    with open_store(db, write=True) as store:
+        summary = store.load(old)
+    assert summary.graphs == 32 and not summary.warnings
+    q = ("MATCH (g:Graph) OPTIONAL MATCH (g)-[:ARCH_CONTAINS]->(a:ArchOperator) "
+         "RETURN g.graph_id AS g, g.graph_id_arch AS arch, count(a) AS n ORDER BY g")
+    with open_store(db) as computed, open_store(store_path) as extracted:
+        assert computed.run(q).equals(extracted.run(q))  # the load computed what extraction wrote
+        ids_a, va = computed.embeddings("arch")
+        ids_b, vb = extracted.embeddings("arch")
+        assert ids_a == ids_b or sorted(ids_a) == sorted(ids_b)
+        order_a, order_b = np.argsort(ids_a), np.argsort(ids_b)
+        assert np.allclose(va[order_a], vb[order_b], atol=1e-6)

@@ -30,7 +30,7 @@ import pyarrow.compute as pc
 
 from younger_graph import arrays
 from younger_graph.errors import UsageError
-from younger_graph.schema import KIND_OPERATOR
+from younger_graph.schema import ARCH_EDGES_SCHEMA, ARCH_OPERATORS_SCHEMA, KIND_OPERATOR
 
 VIEWS = ("exact", "arch")
 DEFAULT_VIEW = "exact"
@@ -57,18 +57,6 @@ VIEW_GRAPH_PROPERTIES = ("num_nodes", "num_operators", "num_edges", "num_compone
                          "max_out_degree", "depth", "width", "num_op_types", "op_type_entropy",
                          "has_control_flow", "has_custom_domain")
 
-ARCH_OPERATORS_SCHEMA = pa.schema([
-    ("graph_id", pa.string()), ("idx", pa.int32()), ("kind", pa.string()), ("op_type", pa.string()),
-    ("domain", pa.string()), ("scope", pa.string()), ("name", pa.string()), ("attrs", pa.string()),
-    ("initializers", pa.string()),
-    ("origin", pa.int32()),  # the exact idx this node stands for (a fused group's last node)
-    ("fused", pa.int32()),  # how many exact nodes it stands for
-])
-ARCH_EDGES_SCHEMA = pa.schema([
-    ("graph_id", pa.string()), ("src", pa.int32()), ("src_slot", pa.int32()), ("dst", pa.int32()),
-    ("dst_slot", pa.int32()), ("scope", pa.string()), ("tensor", pa.string()), ("dtype", pa.string()),
-    ("shape", pa.string()),
-])
 _METRIC_TYPES = {"op_type_entropy": pa.float64(), "has_control_flow": pa.bool_(), "has_custom_domain": pa.bool_()}
 VIEW_GRAPH_SCHEMA = pa.schema(
     [("graph_id", pa.string()), ("graph_id_arch", pa.string())]
@@ -123,6 +111,20 @@ def arch_of(operators: pa.Table, edges: pa.Table) -> Any:
     return arch_view(*ops, *e[:6], tensor=e[6])
 
 
+def view_tables(graph_id: str, view: Any) -> tuple[pa.Table, pa.Table]:
+    """An ArchView as rows of arch_operators.parquet and arch_edges.parquet."""
+    n, m = view.num_nodes, view.num_edges
+    ops = arrays.table([
+        arrays.repeated_string(graph_id, n), np.arange(n, dtype=np.int32), view.kind, view.op_type, view.domain,
+        view.scope, view.name, view.attrs, view.initializers, view.origin.astype(np.int32),
+        view.fused.astype(np.int32)], ARCH_OPERATORS_SCHEMA)
+    edges = arrays.table([
+        arrays.repeated_string(graph_id, m), view.src.astype(np.int32), view.src_slot.astype(np.int32),
+        view.dst.astype(np.int32), view.dst_slot.astype(np.int32), view.e_scope, view.e_tensor, view.e_dtype,
+        view.e_shape], ARCH_EDGES_SCHEMA)
+    return ops, edges
+
+
 @dataclass
 class ViewChunk:
     """The architecture view of a batch of graphs, as rows for the stores."""
@@ -143,49 +145,60 @@ def _graph_runs(table: pa.Table) -> dict[str, pa.Table]:
 
 
 def arch_chunk(graph_ids: list[str], operators: pa.Table, edges: pa.Table,
-               known_ids: dict[str, str | None] | None = None) -> ViewChunk:
+               known_ids: dict[str, str | None] | None = None, stored: tuple[pa.Table, pa.Table] | None = None,
+               warnings: list[str] | None = None) -> ViewChunk:
     """The architecture view of these graphs (their operators and edges rows, grouped by graph),
     with per-graph metrics, `graph_id_arch` (from `known_ids` when given and not null) and the
-    embeddings of each (of the architecture view and of the exact graph)."""
-    from younger_graph.arch.embed import EMBED_VERSION, embed, embed_tables
+    embeddings of each (of the architecture view and of the exact graph).
+
+    `stored`: the graphs' rows of arch_operators and arch_edges, as extracted (format 2): a graph
+    found there is taken as it is; the others' view is computed here (folders of format 1). A graph
+    whose view cannot be computed gets an empty one and a line in `warnings`."""
+    from younger_graph.arch.embed import EMBED_VERSION, embed_tables
     from younger_graph.arch.view import arch_hash
     from younger_graph.metrics import graph_metrics
 
     ops_by, edges_by = _graph_runs(operators), _graph_runs(edges)
+    arch_ops_by, arch_edges_by = (_graph_runs(stored[0]), _graph_runs(stored[1])) if stored else ({}, {})
     empty_edges = edges.schema.empty_table()
-    views = []
-    op_parts, edge_parts, rows = [], [], []
+    hashes: dict[str, str | None] = {}
     for gid in graph_ids:
-        view = arch_of(ops_by.get(gid, operators.schema.empty_table()), edges_by.get(gid, empty_edges))
-        views.append(view)
-        n, m = view.num_nodes, view.num_edges
-        op_parts.append(arrays.table([
-            arrays.repeated_string(gid, n), np.arange(n, dtype=np.int32),
-            view.kind, view.op_type, view.domain, view.scope, view.name, view.attrs, view.initializers,
-            view.origin.astype(np.int32), view.fused.astype(np.int32)], ARCH_OPERATORS_SCHEMA))
-        edge_parts.append(arrays.table([
-            arrays.repeated_string(gid, m), view.src.astype(np.int32), view.src_slot.astype(np.int32),
-            view.dst.astype(np.int32), view.dst_slot.astype(np.int32), view.e_scope, view.e_tensor, view.e_dtype,
-            view.e_shape], ARCH_EDGES_SCHEMA))
-        metrics = graph_metrics(view.kind, view.op_type, view.domain, view.src, view.dst)
-        known = (known_ids or {}).get(gid)
+        if gid in arch_ops_by:
+            continue
+        try:
+            view = arch_of(ops_by.get(gid, operators.schema.empty_table()), edges_by.get(gid, empty_edges))
+        except Exception as exc:  # a bug in a pass must not stop a load: the graph gets an empty view
+            if warnings is not None:
+                warnings.append(f"graph {gid}: no architecture view ({type(exc).__name__}: {exc})")
+            arch_ops_by[gid], arch_edges_by[gid] = ARCH_OPERATORS_SCHEMA.empty_table(), ARCH_EDGES_SCHEMA.empty_table()
+            continue
+        arch_ops_by[gid], arch_edges_by[gid] = view_tables(gid, view)
+        hashes[gid] = arch_hash(view)
+    rows = []
+    for gid in graph_ids:
+        ops = arch_ops_by[gid]
+        e = arch_edges_by.get(gid, ARCH_EDGES_SCHEMA.empty_table())
+        kind = ops.column("kind").to_pylist()
+        src, dst = e.column("src").to_numpy(), e.column("dst").to_numpy()
+        metrics = graph_metrics(kind, ops.column("op_type").to_pylist(), ops.column("domain").to_pylist(), src, dst)
         rows.append({
-            "graph_id": gid, "graph_id_arch": known or arch_hash(view),
-            "arch_num_nodes": n, "arch_num_operators": sum(1 for k in view.kind if k == KIND_OPERATOR),
-            "arch_num_edges": m, **{f"arch_{k}": v for k, v in metrics.items()},
+            "graph_id": gid, "graph_id_arch": (known_ids or {}).get(gid) or hashes.get(gid),
+            "arch_num_nodes": ops.num_rows, "arch_num_operators": sum(1 for k in kind if k == KIND_OPERATOR),
+            "arch_num_edges": e.num_rows, **{f"arch_{k}": v for k, v in metrics.items()},
         })
-    vectors = embed(views)
+    vectors = embed_tables(graph_ids, arch_ops_by, arch_edges_by)
     exact = embed_tables(graph_ids, ops_by, edges_by)
     for row, vector, exact_vector in zip(rows, vectors, exact):
         row["embedding_arch"] = vector.tolist()
         row["embedding_exact"] = exact_vector.tolist()
         row["embedding_version"] = EMBED_VERSION
+    parts = [arch_ops_by[g] for g in graph_ids]
+    edge_parts = [arch_edges_by[g] for g in graph_ids if g in arch_edges_by]
     return ViewChunk(
-        pa.concat_tables(op_parts) if op_parts else ARCH_OPERATORS_SCHEMA.empty_table(),
+        pa.concat_tables(parts) if parts else ARCH_OPERATORS_SCHEMA.empty_table(),
         pa.concat_tables(edge_parts) if edge_parts else ARCH_EDGES_SCHEMA.empty_table(),
         pa.Table.from_pylist(rows, schema=VIEW_GRAPH_SCHEMA),
     )
-
 
 
 __all__ = ["ARCH_EDGES_SCHEMA", "ARCH_OPERATORS_SCHEMA", "DEFAULT_VIEW", "EMBEDDING_PROPERTY", "VIEWS",

@@ -318,43 +318,47 @@ class Store(ABC):
     def _load_graphs(self, folder: Path, graphs: pa.Table, wanted: set[str], flattener: AttributeFlattener,
                      summary: LoadSummary, on_progress: Progress | None) -> None:
         by_id = {g["graph_id"]: g for g in graphs.to_pylist() if g["graph_id"] in wanted}
-        edges_iter = iter_graph_rows(folder, "edges")
-        next_edges = next(edges_iter, None)
-        pending: list[tuple[dict[str, Any], pa.Table, pa.Table]] = []
+        # Every graph-row table is grouped in the same graph order; a graph without rows in one (no
+        # edges; no architecture view in a folder of format 1) has no run there.
+        followers = {name: _Follower(folder, name) for name in ("edges", "arch_operators", "arch_edges")}
+        pending: list[tuple[dict[str, Any], pa.Table, pa.Table, pa.Table | None, pa.Table | None]] = []
         rows = 0
         done = 0
         empty_edges = SCHEMAS["edges"].empty_table()
         for gid, ops in iter_graph_rows(folder, "operators"):
-            # Edges are grouped in the same graph order; a graph without edges has no run.
-            edges = empty_edges
-            if next_edges is not None and next_edges[0] == gid:
-                edges = next_edges[1]
-                next_edges = next(edges_iter, None)
+            found = followers["edges"].take(gid)
+            edges = found if found is not None else empty_edges
+            arch_ops, arch_edges = followers["arch_operators"].take(gid), followers["arch_edges"].take(gid)
             if gid not in by_id:
                 continue
-            pending.append((by_id.pop(gid), ops, edges))
+            pending.append((by_id.pop(gid), ops, edges, arch_ops, arch_edges))
             rows += ops.num_rows + edges.num_rows
             if rows >= self.chunk_rows:
                 done += self._flush(pending, flattener, summary)
                 pending, rows = [], 0
                 if on_progress:
                     on_progress("graphs", done, len(wanted))
-        if next_edges is not None:
-            raise StoreError(f"{folder}: edges.parquet is not grouped in the graph order of operators.parquet")
+        for name, follower in followers.items():
+            if follower.left():
+                raise StoreError(f"{folder}: {name}.parquet is not grouped in the graph order of operators.parquet")
         # Graphs with no operator rows at all (empty graphs) still get their Graph node.
-        pending.extend((row, SCHEMAS["operators"].empty_table(), empty_edges) for row in by_id.values())
+        pending.extend((row, SCHEMAS["operators"].empty_table(), empty_edges, None, None) for row in by_id.values())
         done += self._flush(pending, flattener, summary)
         if on_progress:
             on_progress("graphs", done, len(wanted))
 
-    def _flush(self, pending: list[tuple[dict[str, Any], pa.Table, pa.Table]], flattener: AttributeFlattener,
-               summary: LoadSummary) -> int:
+    def _flush(self, pending: list[tuple[dict[str, Any], pa.Table, pa.Table, pa.Table | None, pa.Table | None]],
+               flattener: AttributeFlattener, summary: LoadSummary) -> int:
         if not pending:
             return 0
         graphs = pa.Table.from_pylist([p[0] for p in pending], schema=SCHEMAS["graphs"])
         operators = pa.concat_tables([p[1] for p in pending])
         edges = pa.concat_tables([p[2] for p in pending])
-        chunk = with_arch_view(graphs, operators, edges)
+        stored_ops = [p[3] for p in pending if p[3] is not None]
+        stored_edges = [p[4] for p in pending if p[4] is not None]
+        stored = (pa.concat_tables(stored_ops) if stored_ops else SCHEMAS["arch_operators"].empty_table(),
+                  pa.concat_tables(stored_edges) if stored_edges else SCHEMAS["arch_edges"].empty_table())
+        chunk = with_arch_view(graphs, operators, edges, stored, summary.warnings)
         chunk.flatten_attrs(flattener)
         self.write_graph_chunk(chunk)
         summary.graphs += chunk.graphs.num_rows
@@ -384,12 +388,33 @@ class Store(ABC):
             on_progress("models", new.num_rows, new.num_rows)
 
 
-def with_arch_view(graphs: pa.Table, operators: pa.Table, edges: pa.Table) -> GraphChunk:
-    """A chunk of whole graphs with their architecture view computed (younger_graph.views): its
-    nodes and edges, and the Graph properties it adds (sizes, metrics, embedding; graph_id_arch
-    where graphs.parquet had none, as in folders written before format 2)."""
+class _Follower:
+    """The runs of one graph-row table, taken in step with the graphs of operators.parquet."""
+
+    def __init__(self, folder: Path, table: str) -> None:
+        self._runs = iter_graph_rows(folder, table)
+        self._next = next(self._runs, None)
+
+    def take(self, gid: str) -> pa.Table | None:
+        if self._next is not None and self._next[0] == gid:
+            rows = self._next[1]
+            self._next = next(self._runs, None)
+            return rows
+        return None
+
+    def left(self) -> bool:
+        return self._next is not None
+
+
+def with_arch_view(graphs: pa.Table, operators: pa.Table, edges: pa.Table,
+                   stored: tuple[pa.Table, pa.Table] | None = None, warnings: list[str] | None = None) -> GraphChunk:
+    """A chunk of whole graphs with their architecture view (younger_graph.views): as extracted
+    (`stored` rows of arch_operators / arch_edges) or computed here for graphs that have none (folders
+    written before format 2), and the Graph properties it adds (sizes, metrics, embeddings;
+    graph_id_arch where graphs.parquet had none)."""
     ids = graphs.column("graph_id").to_pylist()
-    arch = arch_chunk(ids, operators, edges, dict(zip(ids, graphs.column("graph_id_arch").to_pylist())))
+    arch = arch_chunk(ids, operators, edges, dict(zip(ids, graphs.column("graph_id_arch").to_pylist())), stored,
+                      warnings)
     extra = arch.graphs.select(VIEW_GRAPH_COLUMNS)
     nodes = graphs.set_column(graphs.schema.get_field_index("graph_id_arch"), "graph_id_arch",
                               arch.graphs.column("graph_id_arch"))
