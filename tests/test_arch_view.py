@@ -287,3 +287,27 @@ def test_torchscript_and_dynamo_exports_of_resnet18_have_one_architecture() -> N
     dy = extracted(export_zoo_model("torchvision:resnet18", exporter="dynamo"))
     assert ts.graph_id != dy.graph_id
     assert ts.graph_row["graph_id_arch"] == dy.graph_row["graph_id_arch"]
+
+
+def test_hash_arch_and_inspect_show_the_view_hash(tmp_path: Path) -> None:
+    import json
+    import subprocess
+    import sys
+
+    from conftest import cli_env, write_model
+
+    gemm = write_model(make_model([h.make_node("Gemm", ["x", "w", "b"], ["y"], transB=1)], ["x"], ["y"],
+                                  [init("w", [32, 16]), init("b", [32])]), tmp_path / "gemm.onnx")
+    matmul = write_model(make_model([h.make_node("MatMul", ["x", "wt"], ["m"]), h.make_node("Add", ["m", "b"], ["y"])],
+                                    ["x"], ["y"], [init("wt", [16, 32]), init("b", [32])]), tmp_path / "matmul.onnx")
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "younger_graph.cli", *args], capture_output=True, text=True,
+                              env=cli_env(), timeout=300)
+
+    exact = cli("hash", str(gemm), str(matmul)).stdout.split()
+    arch = cli("hash", "--arch", str(gemm), str(matmul)).stdout.split()
+    assert exact[0] != exact[2] and arch[0] == arch[2]
+    assert json.loads(cli("inspect", str(gemm), "-f", "json").stdout)["graph_id_arch"] == arch[0]
+    r = cli("hash", "--arch", "--noattr", str(gemm))
+    assert r.returncode == 2 and "give one" in r.stderr

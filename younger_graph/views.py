@@ -148,20 +148,19 @@ def arch_chunk(graph_ids: list[str], operators: pa.Table, edges: pa.Table,
                known_ids: dict[str, str | None] | None = None, stored: tuple[pa.Table, pa.Table] | None = None,
                warnings: list[str] | None = None) -> ViewChunk:
     """The architecture view of these graphs (their operators and edges rows, grouped by graph),
-    with per-graph metrics, `graph_id_arch` (from `known_ids` when given and not null) and the
-    embeddings of each (of the architecture view and of the exact graph).
+    with per-graph metrics, `graph_id_arch` (as extracted: `known_ids`; the load never invents one
+    for a folder of format 1, so the store keeps graphs.parquet's values) and the embeddings of each
+    (of the architecture view and of the exact graph).
 
     `stored`: the graphs' rows of arch_operators and arch_edges, as extracted (format 2): a graph
     found there is taken as it is; the others' view is computed here (folders of format 1). A graph
     whose view cannot be computed gets an empty one and a line in `warnings`."""
     from younger_graph.arch.embed import EMBED_VERSION, embed_tables
-    from younger_graph.arch.view import arch_hash
     from younger_graph.metrics import graph_metrics
 
     ops_by, edges_by = _graph_runs(operators), _graph_runs(edges)
     arch_ops_by, arch_edges_by = (_graph_runs(stored[0]), _graph_runs(stored[1])) if stored else ({}, {})
     empty_edges = edges.schema.empty_table()
-    hashes: dict[str, str | None] = {}
     for gid in graph_ids:
         if gid in arch_ops_by:
             continue
@@ -173,7 +172,6 @@ def arch_chunk(graph_ids: list[str], operators: pa.Table, edges: pa.Table,
             arch_ops_by[gid], arch_edges_by[gid] = ARCH_OPERATORS_SCHEMA.empty_table(), ARCH_EDGES_SCHEMA.empty_table()
             continue
         arch_ops_by[gid], arch_edges_by[gid] = view_tables(gid, view)
-        hashes[gid] = arch_hash(view)
     rows = []
     for gid in graph_ids:
         ops = arch_ops_by[gid]
@@ -182,7 +180,7 @@ def arch_chunk(graph_ids: list[str], operators: pa.Table, edges: pa.Table,
         src, dst = e.column("src").to_numpy(), e.column("dst").to_numpy()
         metrics = graph_metrics(kind, ops.column("op_type").to_pylist(), ops.column("domain").to_pylist(), src, dst)
         rows.append({
-            "graph_id": gid, "graph_id_arch": (known_ids or {}).get(gid) or hashes.get(gid),
+            "graph_id": gid, "graph_id_arch": (known_ids or {}).get(gid),
             "arch_num_nodes": ops.num_rows, "arch_num_operators": sum(1 for k in kind if k == KIND_OPERATOR),
             "arch_num_edges": e.num_rows, **{f"arch_{k}": v for k, v in metrics.items()},
         })

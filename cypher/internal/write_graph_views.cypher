@@ -1,11 +1,11 @@
 // name: write_graph_views
-// description: Internal (younger_graph.arch.backfill): the architecture view's Graph properties (sizes, metrics; graph_id_arch where none was extracted).
+// description: Internal (younger_graph.arch.backfill): the architecture view's Graph properties (sizes and structure metrics).
 // param: rows list[map]
 // mode: write
 UNWIND $rows AS r
 MATCH (g:Graph)
 WHERE g.graph_id = r.graph_id
-SET g.graph_id_arch = coalesce(g.graph_id_arch, r.graph_id_arch), g.arch_num_nodes = r.arch_num_nodes,
+SET g.arch_num_nodes = r.arch_num_nodes,
     g.arch_num_operators = r.arch_num_operators, g.arch_num_edges = r.arch_num_edges,
     g.arch_num_components = r.arch_num_components, g.arch_max_in_degree = r.arch_max_in_degree,
     g.arch_max_out_degree = r.arch_max_out_degree, g.arch_depth = r.arch_depth, g.arch_width = r.arch_width,

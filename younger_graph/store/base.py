@@ -410,14 +410,12 @@ def with_arch_view(graphs: pa.Table, operators: pa.Table, edges: pa.Table,
                    stored: tuple[pa.Table, pa.Table] | None = None, warnings: list[str] | None = None) -> GraphChunk:
     """A chunk of whole graphs with their architecture view (younger_graph.views): as extracted
     (`stored` rows of arch_operators / arch_edges) or computed here for graphs that have none (folders
-    written before format 2), and the Graph properties it adds (sizes, metrics, embeddings;
-    graph_id_arch where graphs.parquet had none)."""
+    written before format 2), and the Graph properties it adds (sizes, metrics, embeddings)."""
     ids = graphs.column("graph_id").to_pylist()
     arch = arch_chunk(ids, operators, edges, dict(zip(ids, graphs.column("graph_id_arch").to_pylist())), stored,
                       warnings)
     extra = arch.graphs.select(VIEW_GRAPH_COLUMNS)
-    nodes = graphs.set_column(graphs.schema.get_field_index("graph_id_arch"), "graph_id_arch",
-                              arch.graphs.column("graph_id_arch"))
+    nodes = graphs
     for name in extra.column_names:
         nodes = nodes.append_column(name, extra.column(name))
     return GraphChunk(nodes, operators, edges, arch)
