@@ -29,6 +29,7 @@ import argparse
 import csv
 import shutil
 import statistics
+import subprocess
 import sys
 import time
 from collections import Counter
@@ -287,7 +288,10 @@ def main() -> None:
     args = parser.parse_args()
     result: dict[str, Any] = {"machine": machine()}
     targets = []
-    if not args.no_quality:
+    quality_wanted = not args.no_quality and not (args.quick and not (args.corpus / "meta.csv").exists())
+    if not quality_wanted and not args.no_quality:
+        print(f"no corpus at {args.corpus} (python benchmarks/similarity_corpus.py builds it): quality skipped")
+    if quality_wanted:
         db, rows = load_corpus(args.corpus, WORK)
         rows = graph_ids(WORK / "tables", rows)
         q = quality(db, rows, WORK / "tables")
@@ -315,6 +319,9 @@ def main() -> None:
                                ">=", 1.5)]
     if not args.no_speed:
         tables = BENCH_DIR / "synth-0.01" if args.quick else args.speed_tables
+        if args.quick and not (tables / "graphs.parquet").exists():
+            subprocess.run([sys.executable, str(Path(__file__).with_name("synth.py")), "--scale", "0.01", "--out",
+                            str(tables)], check=True, capture_output=True)
         if not (tables / "graphs.parquet").exists():
             raise SystemExit(f"{tables} has no tables: run `python benchmarks/synth.py --out {tables}` first")
         s = speed(with_views(tables), WORK)

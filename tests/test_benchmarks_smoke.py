@@ -102,3 +102,14 @@ def test_load_quick(tmp_path: Path, sample_dir: Path) -> None:
     assert result["neo4j"]["status"] in ("ok", "skipped", "failed")
     if result["neo4j"]["status"] == "ok":
         assert {"batched", "naive"} <= set(result["neo4j"])
+
+
+def test_similarity_quick(tmp_path: Path) -> None:
+    out = tmp_path / "similarity.json"
+    # Quality needs the exported corpus (benchmarks/similarity_corpus.py, minutes of exports); without
+    # it --quick measures speed only, on the scale-0.01 synthetic tables.
+    _run("similarity.py", "--quick", "--json", str(out), timeout=900)
+    result = _result(out)
+    assert {"machine", "targets", "speed"} <= set(result)
+    speed = result["speed"]
+    assert speed["graphs"] > 0 and speed["similar_median_ms"] > 0 and speed["embed_s"] > 0

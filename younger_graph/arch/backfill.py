@@ -117,7 +117,7 @@ def _token_arrays(store: Store, ids: list[str], view: str) -> tuple[list[str], l
                                                                       np.ndarray]:
     """(structure tokens, width tokens, src, dst, graph index) of these graphs' stored view, as one
     disjoint union (graph by graph, nodes by idx: the stores return rows in any order)."""
-    from younger_graph.arch.embed import Tokenizer
+    from younger_graph.arch.embed import table_tokens
     from younger_graph.query import resolve
 
     position = {gid: i for i, gid in enumerate(ids)}
@@ -130,14 +130,12 @@ def _token_arrays(store: Store, ids: list[str], view: str) -> tuple[list[str], l
     graph_of = graph_of[order]
     sizes = np.bincount(graph_of, minlength=len(ids))
     offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]])
-    cols = [nodes.column(c).to_pylist() for c in ("op_type", "domain", "attrs", "initializers")]
-    tok = Tokenizer()
-    pairs = [tok.tokens(cols[0][i], cols[1][i] or "", cols[2][i], cols[3][i]) for i in order.tolist()]
+    structure, width = table_tokens(nodes.take(pa.array(order)))
     f_graph = np.fromiter((position[g] for g in flows.column("graph_id").to_pylist()), dtype=np.int64,
                           count=flows.num_rows)
     src = np.asarray(flows.column("src").to_numpy(zero_copy_only=False), dtype=np.int64) + offsets[f_graph]
     dst = np.asarray(flows.column("dst").to_numpy(zero_copy_only=False), dtype=np.int64) + offsets[f_graph]
-    return [p[0] for p in pairs], [p[1] for p in pairs], src, dst, graph_of
+    return structure, width, src, dst, graph_of
 
 
 def recompute_embeddings(store: Store, ids: list[str]) -> tuple[np.ndarray, np.ndarray]:

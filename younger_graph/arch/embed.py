@@ -119,6 +119,28 @@ class Tokenizer:
         return found
 
 
+def table_tokens(table: Any, tokenizer: Tokenizer | None = None) -> tuple[list[str], list[str]]:
+    """(structure, width) tokens of every row of an Arrow table with op_type, domain, attrs and
+    initializers columns: computed once per distinct row (dictionary codes, numpy), not per row."""
+    import pyarrow.compute as pc
+
+    tok = tokenizer or Tokenizer()
+    n = table.num_rows
+    if n == 0:
+        return [], []
+    codes, values = [], []
+    for name in ("op_type", "domain", "attrs", "initializers"):
+        encoded = pc.dictionary_encode(pc.fill_null(table.column(name), "")).combine_chunks()
+        codes.append(encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64))
+        values.append(encoded.dictionary.to_pylist())
+    keys, inverse = np.unique(np.stack(codes, axis=1), axis=0, return_inverse=True)
+    pairs = [tok.tokens(values[0][a], values[1][b], values[2][c], values[3][d]) for a, b, c, d in keys.tolist()]
+    structure = [p[0] for p in pairs]
+    width = [p[1] for p in pairs]
+    inverse = inverse.reshape(-1)
+    return [structure[i] for i in inverse.tolist()], [width[i] for i in inverse.tolist()]
+
+
 def view_tokens(view: ArchView, tokenizer: Tokenizer | None = None) -> tuple[list[str], list[str]]:
     tok = tokenizer or Tokenizer()
     pairs = [tok.tokens(*row) for row in zip(view.op_type, view.domain, view.attrs, view.initializers)]
@@ -176,29 +198,28 @@ def embed_arrays(tokens: Sequence[str], width_tokens: Sequence[str] | None, src:
 
 def embed_tables(graph_ids: Sequence[str], operators: dict[str, Any], edges: dict[str, Any],
                  **options: Any) -> np.ndarray:
-    """Embeddings of exact graphs: `operators[gid]` / `edges[gid]` are each graph's rows of
-    operators.parquet / edges.parquet (Arrow tables; a graph without edges may be missing)."""
-    tok = Tokenizer()
-    tokens: list[str] = []
-    widths: list[str] = []
-    src, dst, graph_of = [], [], []
-    offset = 0
-    for i, gid in enumerate(graph_ids):
-        ops = operators.get(gid)
-        if ops is None:
-            continue
-        cols = ops.select(["op_type", "domain", "attrs", "initializers"]).to_pydict()
-        for row in zip(cols["op_type"], cols["domain"], cols["attrs"], cols["initializers"]):
-            structure, width = tok.tokens(*row)
-            tokens.append(structure)
-            widths.append(width)
+    """Embeddings of graphs given as their rows: `operators[gid]` / `edges[gid]` are Arrow tables
+    with the columns of operators.parquet / edges.parquet (or of the architecture view's tables; a
+    graph without edges may be missing from `edges`)."""
+    import pyarrow as pa
+
+    present = [(i, gid) for i, gid in enumerate(graph_ids) if gid in operators]
+    if not present:
+        return embed_arrays([], [], np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int64),
+                            len(graph_ids), **options)
+    columns = ["op_type", "domain", "attrs", "initializers"]
+    nodes = pa.concat_tables([operators[gid].select(columns) for _, gid in present])
+    tokens, widths = table_tokens(nodes)
+    sizes = np.array([operators[gid].num_rows for _, gid in present], dtype=np.int64)
+    offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    graph_of = np.repeat(np.array([i for i, _ in present], dtype=np.int64), sizes)
+    src, dst = [], []
+    for (_, gid), offset in zip(present, offsets.tolist()):
         e = edges.get(gid)
         if e is not None and e.num_rows:
             src.append(e.column("src").to_numpy().astype(np.int64) + offset)
             dst.append(e.column("dst").to_numpy().astype(np.int64) + offset)
-        graph_of.append(np.full(ops.num_rows, i, dtype=np.int64))
-        offset += ops.num_rows
-    return embed_arrays(tokens, widths, _cat(src), _cat(dst), _cat(graph_of), len(graph_ids), **options)
+    return embed_arrays(tokens, widths, _cat(src), _cat(dst), graph_of, len(graph_ids), **options)
 
 
 def _cat(parts: list[np.ndarray]) -> np.ndarray:
@@ -224,4 +245,4 @@ def embed(views: Sequence[ArchView], **options: Any) -> np.ndarray:
 
 
 __all__ = ["DIM", "EMBED_VERSION", "ROUNDS", "WIDTH_ROUNDS", "Tokenizer", "embed", "embed_arrays", "embed_tables",
-           "mix", "node_tokens", "token_ints", "view_tokens"]
+           "mix", "node_tokens", "table_tokens", "token_ints", "view_tokens"]

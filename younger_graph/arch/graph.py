@@ -89,6 +89,7 @@ class WorkGraph:
     _pending: list[tuple[Any, ...]] = field(default_factory=list)
     _is_op: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
     _types: dict[str, set[int]] | None = None
+    exact_out_degree: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
 
     # -- construction ---------------------------------------------------------------------------
     @classmethod
@@ -110,8 +111,13 @@ class WorkGraph:
             e_tensor=list(tensor) if tensor is not None else [None] * m,
             n_exact=n,
         )
+        g.exact_out_degree = np.bincount(g.src, minlength=n) if m else np.zeros(n, dtype=np.int64)
         g.reindex()
         return g
+
+    def has_outputs(self) -> bool:
+        """Whether the graph has output nodes (every valid model does)."""
+        return "output" in self.kind
 
     @property
     def is_operator(self) -> np.ndarray:

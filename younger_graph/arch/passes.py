@@ -227,8 +227,12 @@ def fold_constants(g: WorkGraph) -> None:
     are folded into their consumers, which then hold that input as a constant like an initializer.
     One sweep in topological order: a node whose flow inputs all come from folded nodes folds too."""
     live_in = np.bincount(g.dst[g.e_alive], minlength=g.n)
+    # A graph without input nodes (not a valid model: a synthetic or truncated one) would fold whole:
+    # there, only constants proper fold (no Conv of weights alone).
+    limited = "input" not in g.kind
     ready = [v for v in np.flatnonzero(g.alive & g.is_operator & (live_in == 0)).tolist()
-             if (g.inits[v] or g.op_type[v] in CONSTANT_OPS) and _foldable(g, v)]
+             if (g.inits[v] or g.op_type[v] in CONSTANT_OPS) and _foldable(g, v)
+             and (not limited or g.op_type[v] in CONSTANT_OPS | PASS_THROUGH | SHAPE_PRESERVING)]
     if not ready:
         return
     remaining = live_in.tolist()
@@ -244,7 +248,8 @@ def fold_constants(g: WorkGraph) -> None:
                 continue
             w = int(g.dst[e])
             remaining[w] -= 1
-            if remaining[w] == 0 and g.kind[w] == KIND_OPERATOR and _foldable(g, w):
+            if remaining[w] == 0 and g.kind[w] == KIND_OPERATOR and _foldable(g, w) and (
+                    not limited or g.op_type[w] in CONSTANT_OPS | PASS_THROUGH | SHAPE_PRESERVING):
                 ready.append(w)
             if g.kind[w] == KIND_OPERATOR:
                 held.setdefault(w, {})[str(int(g.dst_slot[e]))] = summary
@@ -359,9 +364,15 @@ def drop_identities(g: WorkGraph) -> None:
 def drop_dead(g: WorkGraph) -> None:
     """Operators whose results reach no output node (after parameter inputs were dropped: shape
     computations; also dead code a model shipped with) are removed, with the bodies of removed
-    control-flow operators: operators without consumers are peeled off until none is left."""
+    control-flow operators: operators without consumers are peeled off until none is left. (In a graph
+    without output nodes the operators that fed nothing in the exact graph count as its results.)"""
     out_deg = np.bincount(g.src[g.e_alive], minlength=g.n)
-    stack = np.flatnonzero(g.alive & g.is_operator & (out_deg == 0)).tolist()
+    candidates = g.alive & g.is_operator & (out_deg == 0)
+    if not g.has_outputs():
+        # A graph without output nodes (not a valid model, e.g. a synthetic or truncated one): its
+        # results are the operators that fed nothing in the exact graph; keep those.
+        candidates &= g.exact_out_degree > 0
+    stack = np.flatnonzero(candidates).tolist()
     if not stack:
         return
     out_deg = out_deg.tolist()
