@@ -108,10 +108,11 @@ def pandas_stats(folder: Path, top: int = TOP) -> dict[str, Any]:
     }
     return {
         "schema_version": SCHEMA_VERSION,
-        "selection": {"task": None, "where": None, "where_params": {}, "graphs": n_graphs},
+        "selection": {"view": "exact", "task": None, "where": None, "where_params": {}, "graphs": n_graphs},
         "overview": {
             "models": len(models), "models_ok": n_ok, "models_failed": len(models) - n_ok, "graphs": n_graphs,
             "graphs_noattr": int(graphs.graph_id_noattr.nunique()),
+            "graphs_arch": int(graphs.graph_id_arch.nunique()) if "graph_id_arch" in graphs else 0,
             "dedup_ratio": n_ok / n_graphs if n_graphs else None,
             "nodes": n, "operators": len(o), "edges": len(edges), "op_types": int(o.op_type.nunique()),
             "vocabulary_with_attrs": int(types.attr_variants.sum()),

@@ -6,7 +6,9 @@ Usage:
 At --scale 1 it writes about 7.6k graphs, 12.6M operators and 16M edges (the size of the Younger
 release) as the four extraction tables (models, graphs, operators, edges; the schemas of
 `younger_graph.schema.SCHEMAS`), so stores and queries can be exercised at full size without
-converting 7.6k real models. `--scale 0.01` makes 1% of that.
+converting 7.6k real models. `--scale 0.01` makes 1% of that. It writes no architecture view
+(arch_operators / arch_edges): a load computes it for graphs that have none
+(benchmarks/similarity.py adds it once, in `<out>-v2/`).
 
 How a graph is made: its operator count is drawn from a log-normal law (many small graphs, a long
 tail past 100k operators); it is filled with blocks of real graphs (windows [a, b) of a randomly
@@ -43,7 +45,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import BENCH_DIR, SAMPLE_DIR, fmt, peak_rss_mb, print_table, write_json
 
-from younger_graph.schema import FORMAT_VERSION, KIND_INPUT, KIND_OPERATOR, KIND_OUTPUT, SCHEMAS
+from younger_graph.schema import CORE_TABLES, FORMAT_VERSION, KIND_INPUT, KIND_OPERATOR, KIND_OUTPUT, SCHEMAS
 
 YOUNGER_GRAPHS = 7_600
 YOUNGER_OPERATORS = 12_600_000
@@ -314,7 +316,7 @@ def params_for(args: argparse.Namespace, base: Base) -> dict[str, Any]:
 
 def cached(out: Path, params: dict[str, Any]) -> dict[str, Any] | None:
     manifest = out / "manifest.json"
-    if not manifest.exists() or not all((out / f"{t}.parquet").exists() for t in SCHEMAS):
+    if not manifest.exists() or not all((out / f"{t}.parquet").exists() for t in CORE_TABLES):
         return None
     data = json.loads(manifest.read_text(encoding="utf-8"))
     return data if data.get("synthetic") == params else None
@@ -325,7 +327,7 @@ def build(base: Base, out: Path, params: dict[str, Any]) -> dict[str, Any]:
     sizes = graph_sizes(rng, params["graphs"], params["target_operators"], params["sigma"], params["max_graph"])
     maker = GraphMaker(base, rng, params["edges_per_operator"])
     out.mkdir(parents=True, exist_ok=True)
-    tmp = {t: out / f".{t}.parquet.tmp" for t in SCHEMAS}
+    tmp = {t: out / f".{t}.parquet.tmp" for t in CORE_TABLES}
     writers = {t: pq.ParquetWriter(tmp[t], SCHEMAS[t], compression=COMPRESSION) for t in ("operators", "edges")}
     buffers: dict[str, list[pa.Table]] = {"operators": [], "edges": []}
     buffered = {"operators": 0, "edges": 0}
@@ -365,7 +367,7 @@ def build(base: Base, out: Path, params: dict[str, Any]) -> dict[str, Any]:
     for table in ("operators", "edges", "graphs", "models"):  # models last, as extraction does
         tmp[table].replace(out / f"{table}.parquet")
     counts = {"models": len(model_rows), "graphs": len(graph_rows), **totals}
-    manifest = {"format_version": FORMAT_VERSION, "tables": {t: f"{t}.parquet" for t in SCHEMAS},
+    manifest = {"format_version": FORMAT_VERSION, "tables": {t: f"{t}.parquet" for t in CORE_TABLES},
                 "counts": counts, "synthetic": params, "size_percentiles": _percentiles(sizes)}
     (out / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     return manifest

@@ -66,9 +66,10 @@ def _check_tables(folder: Path) -> None:
     import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
-    from younger_graph.schema import SCHEMAS
+    from younger_graph.schema import CORE_TABLES, SCHEMAS
 
-    tables = {t: pq.read_table(folder / f"{t}.parquet") for t in SCHEMAS}
+    # synth.py writes the four core tables (no architecture view: the load computes it)
+    tables = {t: pq.read_table(folder / f"{t}.parquet") for t in CORE_TABLES}
     for name, table in tables.items():
         assert table.schema.equals(SCHEMAS[name]), name
     sizes = dict(zip(tables["graphs"].column("graph_id").to_pylist(), tables["graphs"].column("num_nodes").to_pylist()))
@@ -144,3 +145,14 @@ def test_scale_quick(tmp_path: Path, sample_dir: Path) -> None:
         assert all(s["status"] == "ok" and s["peak_rss_mb"] > 0 and s["disk_mb"] > 0 for s in r["steps"].values())
     assert set(result["projection"]["steps"]) == {"load", "stats", "neo4j-import"}
     assert not (tmp_path / "work" / "scale-0.002").exists()  # removed unless --keep
+
+
+def test_similarity_quick(tmp_path: Path) -> None:
+    out = tmp_path / "similarity.json"
+    # Quality needs the exported corpus (benchmarks/similarity_corpus.py, minutes of exports); without
+    # it --quick measures speed only, on the scale-0.01 synthetic tables.
+    _run("similarity.py", "--quick", "--json", str(out), timeout=900)
+    result = _result(out)
+    assert {"machine", "targets", "speed"} <= set(result)
+    speed = result["speed"]
+    assert speed["graphs"] > 0 and speed["similar_median_ms"] > 0 and speed["embed_s"] > 0

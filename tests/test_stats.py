@@ -293,10 +293,12 @@ def expected_doc(t: dict[str, pd.DataFrame], task: str | None = None, where_ids:
     n_graphs = len(gids)
     return {
         "schema_version": 1,
-        "selection": {"task": task, "where": where, "where_params": where_params or {}, "graphs": n_graphs},
+        "selection": {"view": "exact", "task": task, "where": where, "where_params": where_params or {},
+                      "graphs": n_graphs},
         "overview": {
             "models": len(models), "models_ok": n_ok, "models_failed": len(models) - n_ok, "graphs": n_graphs,
             "graphs_noattr": int(graphs.graph_id_noattr.nunique()),
+            "graphs_arch": int(graphs.graph_id_arch.nunique()),
             "dedup_ratio": n_ok / n_graphs if n_graphs else None,
             "nodes": len(nodes), "operators": len(ops), "edges": len(edges),
             "op_types": int(ops.op_type.nunique()),
@@ -409,15 +411,16 @@ def cli_outputs(embedded: Path, tmp_path_factory: pytest.TempPathFactory) -> Pat
 def test_cli_writes_json_report_and_plots(cli_outputs: Path, embedded: Path) -> None:
     from younger_graph.stats import compute_stats, render_json
 
-    with open_store(embedded) as store:
-        assert (cli_outputs / "stats.json").read_text(encoding="utf-8") == render_json(compute_stats(store))
+    with open_store(embedded) as store:  # --report adds the map of the corpus unless --no-map
+        assert (cli_outputs / "stats.json").read_text(encoding="utf-8") == render_json(
+            compute_stats(store, corpus_map=True))
     names = {p.name for p in (cli_outputs / "plots").iterdir()}
     for plot in ("operators_per_graph", "edges_per_graph", "top_op_types", "degree_distribution", "structure"):
         assert {f"{plot}.png", f"{plot}.svg"} <= names
         assert (cli_outputs / "plots" / f"{plot}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
         assert "<svg" in (cli_outputs / "plots" / f"{plot}.svg").read_text(encoding="utf-8")[:2000]
     page = (cli_outputs / "report.html").read_text(encoding="utf-8")
-    assert page.count("<svg") == 5
+    assert page.count("<svg") == 6  # the five stats plots and the map of the corpus
     assert not re.search(r"""(src|href)\s*=\s*["']?(https?:|//)|@import|url\(\s*["']?https?:""", page), \
         "the report must not load anything from the network"
     embedded_doc = page.split("<script type=application/json id=stats-data>", 1)[1].split("</script>", 1)[0]
@@ -523,7 +526,7 @@ def test_html_report_renders_in_headless_chromium(cli_outputs: Path, tmp_path: P
     assert r.returncode == 0, r.stderr[-2000:]
     text = r.stdout.split('<pre id="out">', 1)[1].split("</pre>", 1)[0]
     plots = json.loads(text)
-    assert len(plots) == 5, plots
+    assert len(plots) == 6, plots  # the five stats plots and the map of the corpus
     assert all(p["width"] > 100 and p["height"] > 100 for p in plots), plots
 
 

@@ -48,14 +48,18 @@ _EXPORTS: dict[str, tuple[str, str | None]] = {
     "export_dense": ("younger_graph.export.dense", "export_dense"),
     "annotate": ("younger_graph.export.annotate", "annotate"),
     "export_neo4j_import": ("younger_graph.store.neo4j_import", "export_neo4j_import"),
+    "similar": ("younger_graph.arch.similar", "similar"),
+    "diff": ("younger_graph.arch.diff", "diff"),
+    "embed": ("younger_graph.arch.backfill", "embed_store"),
+    "arch_view": ("younger_graph.views", "arch_of"),
     "run_demo": ("younger_graph.demo", "run_demo"),
     "to_onnx": ("younger_graph.generation.to_onnx", "to_onnx"),
     "export_onnx": ("younger_graph.generation.to_onnx", "export_onnx"),
     "check_generated": ("younger_graph.generation.check", "check_generated"),
     **{name: ("younger_graph.errors", name) for name in (
         "YoungerGraphError", "UsageError", "ExtractionError", "ExecutorError", "ModelError", "StrictError",
-        "QueryLibraryError",
-        "StoreError", "StoreErrorKind", "QueryError", "ExportError", "StatsError")},
+        "QueryLibraryError", "StoreError", "StoreErrorKind", "QueryError", "ExportError", "StatsError",
+        "SimilarityError")},
 }
 
 __all__ = ["__version__", "open", *sorted(_EXPORTS)]

@@ -76,6 +76,11 @@ class ExportError(YoungerGraphError, ValueError):
     """An export cannot be made as asked (bad option, nothing selected...)."""
 
 
+class SimilarityError(YoungerGraphError, ValueError):
+    """A `similar` / `diff` / `embed` query cannot be answered: not a model, not in the store, no
+    embeddings yet."""
+
+
 class StatsError(YoungerGraphError, ValueError):
     """The statistics selection cannot be made (bad --where query, unknown columns)."""
 

@@ -15,9 +15,12 @@ import numpy as np
 import pyarrow as pa
 
 from younger_graph import arrays, hashing
+from younger_graph.arch.view import arch_hash, arch_view
 from younger_graph.canonical import dumps
 from younger_graph.metrics import graph_metrics
 from younger_graph.schema import (
+    ARCH_EDGES_SCHEMA,
+    ARCH_OPERATORS_SCHEMA,
     EDGES_SCHEMA,
     GRAPHS_SCHEMA,
     INPUT_OP_TYPE,
@@ -27,6 +30,7 @@ from younger_graph.schema import (
     OPERATORS_SCHEMA,
     OUTPUT_OP_TYPE,
 )
+from younger_graph.views import view_tables
 
 
 @dataclass
@@ -36,6 +40,10 @@ class ExtractedGraph:
     graph_row: dict[str, Any]
     operators: pa.Table
     edges: pa.Table
+    # The architecture view (younger_graph.arch): rows of arch_operators / arch_edges (empty when the
+    # view could not be computed: then graph_id_arch is null too).
+    arch_operators: pa.Table | None = None
+    arch_edges: pa.Table | None = None
 
 
 def initializer_columns(inits: Mapping[int, str] | None) -> tuple[str, str]:
@@ -189,6 +197,33 @@ class GraphBuilder:
             "num_dangling": self.num_dangling,
             "num_models": 0,
             **graph_metrics(self.kind, self.op_type, self.domain, self.e_src, self.e_dst),
+            "graph_id_arch": None,
         }
         assert set(row) == set(GRAPHS_SCHEMA.names)
-        return ExtractedGraph(graph_id, graph_id_noattr, row, operators, edges)
+        extracted = ExtractedGraph(graph_id, graph_id_noattr, row, operators, edges)
+        columns = [self.kind, self.op_type, self.domain, self.scope, self.name, self.attrs, self.initializers,
+                   self.e_src, self.e_src_slot, self.e_dst, self.e_dst_slot, self.e_dtype, self.e_shape, self.e_tensor]
+        return with_arch_view(extracted, columns)
+
+
+_VIEW_COLUMNS = ("kind", "op_type", "domain", "scope", "name", "attrs", "initializers",
+                 "src", "src_slot", "dst", "dst_slot", "dtype", "shape", "tensor")
+
+
+def with_arch_view(graph: ExtractedGraph, columns: list[Any] | None = None) -> ExtractedGraph:
+    """The graph with its architecture view computed from its columns (every walker's output goes
+    through here): `graph_id_arch` in its row and the view's rows. A pattern the passes trip on
+    never fails the model's extraction: the hash stays null and the view empty (the load computes it
+    again; tests run every pass over the shipped sample and the Younger fixtures)."""
+    if columns is None:  # the columns as lists, in arch_view's order (GraphBuilder passes its own)
+        columns = [graph.operators.column(c).to_pylist() for c in _VIEW_COLUMNS[:7]] + \
+            [graph.edges.column(c).to_pylist() for c in _VIEW_COLUMNS[7:]]
+    try:
+        view = arch_view(*columns[:13], tensor=columns[13])
+        graph.graph_row["graph_id_arch"] = arch_hash(view)
+        graph.arch_operators, graph.arch_edges = view_tables(graph.graph_id, view)
+    except Exception:  # the view is an addition to the graph: never the reason a model fails
+        graph.graph_row["graph_id_arch"] = None
+        graph.arch_operators = ARCH_OPERATORS_SCHEMA.empty_table()
+        graph.arch_edges = ARCH_EDGES_SCHEMA.empty_table()
+    return graph

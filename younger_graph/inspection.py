@@ -35,12 +35,14 @@ class ModelSummary:
     op_types: list[tuple[str, int]]
     scopes: list[tuple[str, int]]
     header: dict[str, Any]
+    graph_id_arch: str | None = None  # the architecture view's hash (docs/arch.md)
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "source": self.source,
             "graph_id": self.graph_id,
             "graph_id_noattr": self.graph_id_noattr,
+            "graph_id_arch": self.graph_id_arch,
             **self.counts,
             "op_types": dict(self.op_types),
             "scopes": dict(self.scopes),
@@ -66,11 +68,17 @@ def inspect_model(source: str, infer_shapes: bool = False) -> ModelSummary:
     counts = {k: v for k, v in g.graph_row.items() if k.startswith("num_") and k != "num_models"}
     header = {k: result.row[k] for k in ("ir_version", "opsets", "producer", "content_sha256")}
     return ModelSummary(display_path(source), g.graph_id, g.graph_id_noattr, counts, op_types.most_common(),
-                        sorted(scopes.items()), header)
+                        sorted(scopes.items()), header, g.graph_row.get("graph_id_arch"))
 
 
-def hash_model(source: str, noattr: bool = False) -> str:
-    """The architecture hash of one model (`graph_id`, or `graph_id_noattr` with noattr)."""
+def hash_model(source: str, noattr: bool = False, arch: bool = False) -> str:
+    """The architecture hash of one model: `graph_id`, `graph_id_noattr` with noattr, or the
+    architecture view's `graph_id_arch` with arch (docs/arch.md)."""
     graph = _extracted(source).graph
     assert graph is not None
+    if arch:
+        found = graph.graph_row.get("graph_id_arch")
+        if not found:
+            raise ModelError(f"{source}: its architecture view could not be computed")
+        return str(found)
     return graph.graph_id_noattr if noattr else graph.graph_id

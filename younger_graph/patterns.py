@@ -44,10 +44,11 @@ def parse_lengths(spec: str) -> list[int]:
 
 
 def frequent_paths(store: Store, lengths: Iterable[int] | str = LENGTHS, *, top: int | None = 20,
-                   min_support: int = 1) -> pd.DataFrame:
+                   min_support: int = 1, view: str = "exact") -> pd.DataFrame:
     """One row per op-type path: length, ops (comma-separated, ready for graphs_with_path), support,
     occurrences; per length the `top` rows by support then occurrences (all when top is None or < 1).
-    `lengths`: path lengths, or their spelling on the command line (`"2..4"`)."""
+    `lengths`: path lengths, or their spelling on the command line (`"2..4"`); `view`: `exact` or
+    `arch` (paths of the architecture view: no Identity, Constant or shape plumbing)."""
     import pandas as pd
 
     if isinstance(lengths, str):
@@ -57,7 +58,7 @@ def frequent_paths(store: Store, lengths: Iterable[int] | str = LENGTHS, *, top:
     for n in lengths:
         if n not in LENGTHS:
             raise UsageError(f"path lengths {', '.join(map(str, LENGTHS))} are supported, not {n}")
-        df = store.query(f"paths_{n}", top=top if top and top > 0 else NO_LIMIT, min_support=min_support)
+        df = store.query(f"paths_{n}", top=top if top and top > 0 else NO_LIMIT, min_support=min_support, view=view)
         op_cols = [f"op{i}" for i in range(1, n + 1)]
         ops = df[op_cols].astype(str).agg(",".join, axis=1) if len(df) else pd.Series([], dtype=object)
         frames.append(pd.DataFrame({

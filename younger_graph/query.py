@@ -25,7 +25,7 @@ from younger_graph import dialect
 from younger_graph.errors import QueryLibraryError
 from younger_graph.resources import shipped_dir
 
-PARAM_TYPES = ("int", "float", "str", "bool", "list[str]", "list[int]", "list[float]")
+PARAM_TYPES = ("int", "float", "str", "bool", "list[str]", "list[int]", "list[float]", "list[map]")
 _HEADER = re.compile(r"^//\s*(name|description|param|mode)\s*:\s*(.*?)\s*$")
 _PARAM = re.compile(r"^(\w+)\s+([\w\[\]]+)(?:\s*=\s*(.*))?$")
 

@@ -7,8 +7,9 @@
 3. `read_batch`: per batch, the named queries `read_operators` and `read_flows`
    (cypher/internal/), returned sorted (graph_id, idx) and (graph_id, src, dst, src_slot, dst_slot)
    so that every backend gives identical rows; `read_communities` likewise for stored communities;
-   `read_flow_types` (flows with their declared dtype and shape), `read_graph_models` (each graph's
-   Model nodes, whole) and `read_graph_keys` (graph_id_noattr, num_nodes) for to-onnx and splits;
+   `read_flow_types` (flows with their declared dtype and shape, None when undeclared),
+   `read_graph_models` (each graph's Model nodes, whole) and `read_graph_keys` (graph_id_noattr,
+   num_nodes) for to-onnx and splits;
 4. `community_incidence` / `boundary_nodes`: which flows touch each community of a graph and which
    operators outside it they reach (the boundary), one computation for `communities` (hashes) and
    for the operator-prediction export (items).
@@ -27,7 +28,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from younger_graph import dialect
+from younger_graph import dialect, views
 from younger_graph.errors import QueryError, UsageError
 from younger_graph.query import looks_like_write, resolve
 from younger_graph.store.base import Store
@@ -44,8 +45,9 @@ WHERE_HELP = "a condition on g (the Graph), e.g. 'g.num_operators < 5000'"
 
 # Columns of read_batch's frames, with the types they are given (integers int64, strings '' for null).
 OPERATOR_COLUMNS = {"graph_id": "str", "idx": "int", "uid": "any", "kind": "str", "op_type": "str",
-                    "domain": "str", "scope": "str", "attrs": "str", "initializers": "str"}
-FLOW_COLUMNS = {"graph_id": "str", "src": "int", "dst": "int", "src_slot": "int", "dst_slot": "int"}
+                    "domain": "str", "scope": "str", "name": "str", "attrs": "str", "initializers": "str"}
+FLOW_COLUMNS = {"graph_id": "str", "src": "int", "dst": "int", "src_slot": "int", "dst_slot": "int",
+                "tensor": "str", "dtype": "str", "shape": "str"}
 FLOW_TYPE_COLUMNS = {**FLOW_COLUMNS, "dtype": "any", "shape": "any"}
 KEY_COLUMNS = {"graph_id": "str", "graph_id_noattr": "str", "num_nodes": "int"}
 COMMUNITY_COLUMNS = {"graph_id": "str", "k": "int", "community_id": "str", "hash": "str", "hash_noattr": "str",
@@ -85,8 +87,10 @@ def selection_cypher(where: str | None, *, by_ids: bool) -> str:
     return text + "RETURN " + GRAPH_FIELDS
 
 
-def select_graphs(store: Store, selection: Selection | None = None) -> pd.DataFrame:
-    """graph_id, num_nodes, num_edges of the selected graphs, sorted by graph_id (unique)."""
+def select_graphs(store: Store, selection: Selection | None = None, view: str = "exact") -> pd.DataFrame:
+    """graph_id, num_nodes, num_edges of the selected graphs, sorted by graph_id (unique); sizes of
+    the view (younger_graph.views; with `arch` the --where condition is rewritten too:
+    `g.num_operators` means the architecture view's operators)."""
     selection = selection or Selection()
     if selection.where:
         check_read_only_condition(selection.where)
@@ -98,14 +102,19 @@ def select_graphs(store: Store, selection: Selection | None = None) -> pd.DataFr
         if "graph_id" not in found.columns:
             raise UsageError(f"query {q.name} returns no graph_id column (it returns {', '.join(found.columns)})")
         ids = sorted({str(g) for g in found["graph_id"] if g is not None})
-        text = dialect.translate(selection_cypher(selection.where, by_ids=True), store.backend)
+        text = views.cypher(dialect.translate(selection_cypher(selection.where, by_ids=True), store.backend), view)
         frames = [store.run(text, {"ids": ids[i:i + ID_CHUNK]}) for i in range(0, len(ids), ID_CHUNK)]
         frames = [f for f in frames if len(f)]
         df = pd.concat(frames, ignore_index=True) if frames else _empty_graphs()
     else:
-        df = store.run(dialect.translate(selection_cypher(selection.where, by_ids=False), store.backend))
+        df = store.run(views.cypher(dialect.translate(selection_cypher(selection.where, by_ids=False),
+                                                      store.backend), view))
     if not len(df):
         df = _empty_graphs()
+    if view != "exact" and df["num_nodes"].isna().any():
+        missing = int(df["num_nodes"].isna().sum())
+        raise UsageError(f"{missing} selected graphs have no {view} view (loaded by an older younger-graph): run "
+                         f"`younger-graph embed --db {store.location}` first")
     df = df.drop_duplicates("graph_id").sort_values("graph_id", kind="stable").reset_index(drop=True)
     for column in ("num_nodes", "num_edges"):
         df[column] = pd.to_numeric(df[column], errors="coerce").fillna(0).astype("int64")
@@ -145,10 +154,11 @@ def typed(df: pd.DataFrame, columns: dict[str, str]) -> pd.DataFrame:
     return pd.DataFrame(out, index=pd.RangeIndex(len(df)))
 
 
-def read_batch(store: Store, ids: list[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(operators, flows) of these graphs, typed and sorted (see the module docstring)."""
-    ops = typed(store.query("read_operators", ids=ids), OPERATOR_COLUMNS)
-    flows = typed(store.query("read_flows", ids=ids), FLOW_COLUMNS)
+def read_batch(store: Store, ids: list[str], view: str = "exact") -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(operators, flows) of these graphs in a view (younger_graph.views), typed and sorted (see the
+    module docstring)."""
+    ops = typed(store.query("read_operators", ids=ids, view=view), OPERATOR_COLUMNS)
+    flows = typed(store.query("read_flows", ids=ids, view=view), FLOW_COLUMNS)
     ops = ops.sort_values(["graph_id", "idx"], kind="stable").reset_index(drop=True)
     flows = flows.sort_values(["graph_id", "src", "dst", "src_slot", "dst_slot"], kind="stable").reset_index(drop=True)
     return ops, flows
@@ -157,7 +167,7 @@ def read_batch(store: Store, ids: list[str]) -> tuple[pd.DataFrame, pd.DataFrame
 def read_flow_types(store: Store, ids: list[str]) -> pd.DataFrame:
     """The flows of these graphs with their tensors' declared dtype and shape (None when undeclared),
     sorted like read_batch's flows."""
-    flows = typed(store.query("read_flow_types", ids=ids), FLOW_TYPE_COLUMNS)
+    flows = typed(store.query("read_flows", ids=ids), FLOW_TYPE_COLUMNS)
     for column in ("dtype", "shape"):
         flows[column] = flows[column].astype(object).where(flows[column].notna(), None)
     return flows.sort_values(["graph_id", "src", "dst", "src_slot", "dst_slot"], kind="stable").reset_index(drop=True)

@@ -1,4 +1,4 @@
-"""The four tables every stage exchanges: the single definition of every column.
+"""The tables every stage exchanges: the single definition of every column.
 
 `docs/formats.md` documents them for users; this module is what the code reads and writes.
 Every later stage (store, stats, export) depends only on these schemas, never on ONNX.
@@ -8,9 +8,13 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-FORMAT_VERSION = "1"
+FORMAT_VERSION = "2"  # 2: graphs.graph_id_arch (older folders load: it is null there)
 
-TABLE_NAMES = ("models", "graphs", "operators", "edges")
+# The four tables of format 1, and the architecture view's two (format 2, docs/arch.md): one row per
+# node / edge of each graph's architecture view, written by the extraction with the exact graph.
+CORE_TABLES = ("models", "graphs", "operators", "edges")
+TABLE_NAMES = (*CORE_TABLES, "arch_operators", "arch_edges")
+GRAPH_ROW_TABLES = ("operators", "edges", "arch_operators", "arch_edges")  # rows grouped by graph
 
 # Columns of models.parquet that always exist; metadata columns from --meta are appended as strings.
 MODELS_SCHEMA = pa.schema(
@@ -56,6 +60,9 @@ GRAPHS_SCHEMA = pa.schema(
         ("op_type_entropy", pa.float64()),
         ("has_control_flow", pa.bool_()),
         ("has_custom_domain", pa.bool_()),
+        # The architecture view's hash (younger_graph/arch, docs/arch.md); null in folders written
+        # before format 2.
+        ("graph_id_arch", pa.string()),
     ]
 )
 
@@ -87,11 +94,20 @@ EDGES_SCHEMA = pa.schema(
     ]
 )
 
+ARCH_OPERATORS_SCHEMA = pa.schema([
+    *OPERATORS_SCHEMA,
+    ("origin", pa.int32()),  # the exact idx this node stands for (a fused group's last node)
+    ("fused", pa.int32()),  # how many exact nodes it stands for
+])
+ARCH_EDGES_SCHEMA = EDGES_SCHEMA
+
 SCHEMAS: dict[str, pa.Schema] = {
     "models": MODELS_SCHEMA,
     "graphs": GRAPHS_SCHEMA,
     "operators": OPERATORS_SCHEMA,
     "edges": EDGES_SCHEMA,
+    "arch_operators": ARCH_OPERATORS_SCHEMA,
+    "arch_edges": ARCH_EDGES_SCHEMA,
 }
 
 # Node kinds and the op_type given to the graph's input and output nodes.

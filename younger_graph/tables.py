@@ -22,7 +22,7 @@ import pyarrow.parquet as pq
 
 from younger_graph import __version__, arrays, atomic
 from younger_graph.hashing import HASH_VERSION
-from younger_graph.schema import FORMAT_VERSION, SCHEMAS, TABLE_NAMES
+from younger_graph.schema import CORE_TABLES, FORMAT_VERSION, GRAPH_ROW_TABLES, SCHEMAS, TABLE_NAMES
 
 PARTS = ".parts"
 MERGE_TMP = ".merge-tmp"
@@ -81,7 +81,9 @@ class TableDir:
         self.metadata_columns: dict[str, str] = read_manifest(self.path).get("metadata_columns", {})
 
     # -- writing --------------------------------------------------------------------------------
-    def write_part(self, models: pa.Table, graphs: pa.Table, operators: pa.Table, edges: pa.Table) -> None:
+    def write_part(self, *tables: pa.Table) -> None:
+        """One batch as a part: its tables in TABLE_NAMES order (models, graphs, operators, edges and,
+        from format 2, arch_operators and arch_edges)."""
         self.parts.mkdir(parents=True, exist_ok=True)
         existing = [int(p.name) for p in self.parts.iterdir() if p.name.isdigit()]
         self._next_part = max([self._next_part, *(e + 1 for e in existing)])
@@ -90,7 +92,7 @@ class TableDir:
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir()
         try:
-            for name, table in zip(TABLE_NAMES, (models, graphs, operators, edges)):
+            for name, table in zip(TABLE_NAMES, tables):
                 pq.write_table(table, tmp / f"{name}.parquet", compression=COMPRESSION)
         except BaseException:  # a full disk: no half-written part stays behind
             shutil.rmtree(tmp, ignore_errors=True)
@@ -106,7 +108,7 @@ class TableDir:
     def finalize(self, pending: Sequence[pa.Table] | None = None, *, create: bool = True) -> dict[str, int]:
         """Merge main tables, complete parts and `pending` into new main tables; returns row counts.
 
-        `pending` is a last batch still in memory (models, graphs, operators, edges), merged as if it
+        `pending` is a last batch still in memory (its tables in TABLE_NAMES order), merged as if it
         were the newest part: writing it as a part only to read it back costs a Parquet round trip.
         (A crash during the merge loses it, as it would lose a batch in flight: its models are
         extracted again by the next run.)
@@ -118,7 +120,8 @@ class TableDir:
         them are complete; a failed write (a full disk) removes them and raises."""
         parts = self.complete_parts()
         nothing_new = not parts and pending is None
-        if nothing_new and (not create or all(table_path(self.path, t).exists() for t in TABLE_NAMES)):
+        # (a folder of format 1 has no architecture tables: it is complete all the same)
+        if nothing_new and (not create or all(table_path(self.path, t).exists() for t in CORE_TABLES)):
             return self.counts()
         self.path.mkdir(parents=True, exist_ok=True)
         extra = {name: [table] for name, table in zip(TABLE_NAMES, pending or ())}
@@ -128,11 +131,11 @@ class TableDir:
         try:
             models = self._merge_models(parts, extra.get("models", []))
             graphs, included = self._merge_graphs(parts, models, extra.get("graphs", []))
-            for name in ("operators", "edges"):
+            for name in GRAPH_ROW_TABLES:
                 self._merge_graph_rows(name, parts, included, tmp / f"{name}.parquet", extra.get(name, []))
             pq.write_table(graphs, tmp / "graphs.parquet", compression=COMPRESSION)
             pq.write_table(models, tmp / "models.parquet", compression=COMPRESSION)
-            for name in ("operators", "edges", "graphs", "models"):  # models last: it is the index
+            for name in (*GRAPH_ROW_TABLES, "graphs", "models"):  # models last: it is the index
                 os.replace(tmp / f"{name}.parquet", table_path(self.path, name))
             self._write_manifest(models, graphs)
         finally:
@@ -189,7 +192,9 @@ class TableDir:
                     if kept.num_rows:
                         writer.write_batch(kept)
                 written |= main_graphs & included
-            part_tables = (_read(part / f"{table}.parquet") for part in parts)
+            # (parts written before format 2 have no architecture tables)
+            part_tables = (_read(part / f"{table}.parquet") for part in parts
+                           if (part / f"{table}.parquet").exists())
             for part_table in itertools.chain(part_tables, pending):
                 fresh = sorted(set(part_table.column("graph_id").to_pylist()) - written)
                 if fresh:

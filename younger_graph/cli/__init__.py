@@ -3,8 +3,8 @@
 - `app`: the typer application and global options (`--debug`, `--version`); `options`: the options
   several commands share, defined once; `render`: tables, progress bars, machine formats, atomic --out;
 - `extract` (extract, ingest, inspect, hash), `store` (load, query, queries), `analysis` (stats,
-  communities, patterns), `explore` (match, view), `export` (export pyg|dense, annotate), `generation`
-  (to-onnx, check-generated), `demo`.
+  communities, patterns), `similarity` (similar, diff, embed), `explore` (match, view), `export` (export
+  pyg|dense, annotate), `generation` (to-onnx, check-generated), `demo`.
 
 Every command is one call of the library (`COUNTERPARTS`); nothing outside this package imports it.
 """
@@ -25,7 +25,7 @@ from younger_graph.errors import YoungerGraphError, first_line
 __all__ = ["COUNTERPARTS", "app", "main"]
 
 # Each module adds its commands to `app` when imported; this order is the order of `--help`.
-COMMAND_MODULES = ("extract", "store", "demo", "analysis", "explore", "export", "generation")
+COMMAND_MODULES = ("extract", "store", "demo", "analysis", "similarity", "explore", "export", "generation")
 for _name in COMMAND_MODULES:
     importlib.import_module(f"younger_graph.cli.{_name}")
 

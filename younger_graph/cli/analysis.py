@@ -18,6 +18,7 @@ from younger_graph.cli.options import (
     PasswordOption,
     SummaryFormat,
     UserOption,
+    ViewOption,
     WhereGraphsOption,
     check_choice,
     open_store,
@@ -47,10 +48,16 @@ def stats(
         "--report", help="Write a self-contained HTML report (tables and plots) to this file.")] = None,
     out: OutFile = None,
     top: Annotated[int, typer.Option("--top", help="Rows in the top op types and co-occurrence lists.")] = 30,
+    view: ViewOption = "exact",
+    corpus_map: Annotated[bool | None, typer.Option(
+        "--map/--no-map", help="Add the map of the corpus: a 2-D projection (t-SNE) of the architecture "
+                               "embeddings and the nearest neighbours of the largest families (default: with "
+                               "--report or --format html).")] = None,
     username: UserOption = None,
     password: PasswordOption = None,
 ) -> None:
-    """Corpus statistics: models, sizes, operator types, degrees, structure, co-occurrence."""
+    """Corpus statistics: models, sizes, operator types, degrees, structure, co-occurrence, and a map
+    of the corpus."""
     import younger_graph as yg
     from younger_graph.stats import render_html, render_json, render_markdown
 
@@ -60,9 +67,11 @@ def stats(
     if top < 1:
         raise UsageError("--top must be at least 1")
     links = None
+    with_map = corpus_map if corpus_map is not None else (report is not None or fmt == "html")
     with open_store(db, False, username, password) as store, stage_progress("stats") as on_progress:
         doc = yg.compute_stats(store, task=task, where=where, where_params=parse_params(param), top=top,
-                       on_progress=lambda label, done, total: on_progress("stats", done, total))
+                               on_progress=lambda label, done, total: on_progress("stats", done, total), view=view,
+                               corpus_map=with_map)
         if report is not None:  # graph pages beside the report, linked from it
             from younger_graph.viewer.report import views_folder
 
@@ -147,6 +156,7 @@ def patterns(
                                              help="Keep paths found in at least this many graphs.")] = 1,
     fmt: FrameFormat = "table",
     out: OutFile = None,
+    view: ViewOption = "exact",
     db: DbOption = None,
     username: UserOption = None,
     password: PasswordOption = None,
@@ -157,7 +167,7 @@ def patterns(
 
     lengths = parse_lengths(length)
     with open_store(db, False, username, password) as store:
-        df = yg.frequent_paths(store, lengths, top=top, min_support=min_support)
+        df = yg.frequent_paths(store, lengths, top=top, min_support=min_support, view=view)
     write_frame(df, fmt, out, title="frequent paths")
 
 

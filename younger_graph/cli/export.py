@@ -20,6 +20,7 @@ from younger_graph.cli.options import (
     PasswordOption,
     SummaryFormat,
     UserOption,
+    ViewOption,
     WhereGraphsOption,
     check_choice,
     open_store,
@@ -100,6 +101,7 @@ def pyg(
                                          "YoungerOnDiskDataset (OnDiskDataset, exports larger than "
                                          "memory).")] = "memory",
     attr_features: AttrFeaturesOption = False,
+    view: ViewOption = "exact",
     fmt: SummaryFormat = "table",
     username: UserOption = None,
     password: PasswordOption = None,
@@ -114,7 +116,7 @@ def pyg(
     options = PygOptions(task=task, view=vocab, min_count=min_count, split=parse_split(split), seed=seed,
                          target=target, target_kind=target_kind, method=method, keep_unseen=keep_unseen,
                          storage=storage, attr_features=attr_features, split_by=split_by,
-                         splits=str(splits) if splits else None).check()
+                         splits=str(splits) if splits else None, graph_view=view).check()
     sel = selection(query, param, where)
     with open_store(db, False, username, password) as store:
         run_export(lambda cb: write_raw(store, out, options, sel, on_progress=cb))
@@ -153,6 +155,7 @@ def dense(
     seed: SeedOption = 1234,
     split_by: SplitByOption = "graph",
     splits: SplitsFileOption = None,
+    view: ViewOption = "exact",
     fmt: SummaryFormat = "table",
     username: UserOption = None,
     password: PasswordOption = None,
@@ -166,7 +169,7 @@ def dense(
     check_choice("--format", fmt, SUMMARY_FORMATS)
     options = DenseOptions(max_nodes=max_nodes, view=vocab, min_count=min_count, attr_features=attr_features,
                            split=parse_split(split), seed=seed, split_by=split_by,
-                           splits=str(splits) if splits else None).check()
+                           splits=str(splits) if splits else None, graph_view=view).check()
     sel = selection(query, param, where)
     with open_store(db, False, username, password) as store:
         meta = run_export(lambda cb: yg.export_dense(store, out, options, sel, on_progress=cb))

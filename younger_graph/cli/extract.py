@@ -26,7 +26,7 @@ from younger_graph.cli.options import (
     check_choice,
 )
 from younger_graph.cli.render import console, print_warnings, stage_progress, write_frame, write_stdout
-from younger_graph.errors import StrictError
+from younger_graph.errors import StrictError, UsageError
 from younger_graph.loaders.results import display_path
 
 Sources = Annotated[list[str], typer.Argument(help=".onnx files, directories, zoo refs (torchvision:resnet18), "
@@ -137,7 +137,7 @@ def inspect(
     out = Console()
     out.print(f"[bold]{escape(summary.source)}[/bold]", highlight=False, markup=True)
     fields = {"graph_id": summary.graph_id, "graph_id_noattr": summary.graph_id_noattr,
-              **summary.counts, **summary.header}
+              "graph_id_arch": summary.graph_id_arch, **summary.counts, **summary.header}
     width = max(map(len, fields)) + 2  # every label fits its column, however long
     for k, v in fields.items():
         out.print(f"{k:<{width}}{v}", highlight=False, markup=False)
@@ -159,15 +159,19 @@ mirrors("inspect", "yg.inspect_model")
 def hash_(
     models: Annotated[list[str], typer.Argument(help="Models to hash.")],
     noattr: Annotated[bool, typer.Option("--noattr", help="Hash ignoring attributes.")] = False,
+    arch: Annotated[bool, typer.Option("--arch", help="Hash of the architecture view (graph_id_arch: equal for "
+                                       "exports that differ only in exporter plumbing).")] = False,
 ) -> None:
     """Print `<graph_id>  <model>` per model, like sha256sum."""
     import younger_graph as yg
     from younger_graph.errors import ModelError
 
+    if noattr and arch:
+        raise UsageError("--noattr and --arch name two different hashes: give one")
     failed = 0
     for model in models:
         try:
-            write_stdout(f"{yg.hash_model(model, noattr)}  {display_path(model)}\n")
+            write_stdout(f"{yg.hash_model(model, noattr, arch)}  {display_path(model)}\n")
         except ModelError as exc:
             console.print(f"[red]error[/red] {escape(str(exc))}", highlight=False, markup=True)
             failed += 1

@@ -32,6 +32,10 @@ AttrPropsOption = Annotated[bool, typer.Option(
     help="Also store each ONNX attribute as a typed attr_<name> property (filterable in Cypher); "
          "without, attributes stay in the attrs JSON and embedded loads run about twice as fast.")]
 
+ViewOption = Annotated[str, typer.Option(
+    "--view", help="exact (the graphs as extracted) | arch (their architecture view: Identity, constants, shape "
+                   "plumbing and exporter decompositions normalised away).")]
+
 SUMMARY_FORMATS = ("table", "json")
 
 

@@ -41,6 +41,7 @@ from younger_graph.export.raw import BATCH_NODES, Progress, backend_versions, st
 from younger_graph.export.vocab import TokenTable, build_vocab, check_view, parse_split
 from younger_graph.reading import Selection, batches, read_batch, select_graphs
 from younger_graph.store.base import Store
+from younger_graph.views import VIEWS
 
 FORMAT = "younger-graph-dense/1"
 
@@ -55,6 +56,7 @@ class DenseOptions:
     seed: int = 1234
     split_by: str = "graph"  # export/splits.py
     splits: str | None = None  # a splits.json to reuse
+    graph_view: str = "exact"  # which graph of each model: exact | arch (younger_graph.views)
 
     def check(self) -> DenseOptions:
         if self.max_nodes < 1:
@@ -70,6 +72,8 @@ class DenseOptions:
             check_view(self.view)
         except ValueError as exc:
             raise ExportError(str(exc)) from None
+        if self.graph_view not in VIEWS:
+            raise ExportError(f"--view must be one of {', '.join(VIEWS)}, not {self.graph_view!r}")
         return self
 
 
@@ -111,7 +115,7 @@ def export_dense(store: Store, out: str | Path, options: DenseOptions | None = N
     selection = selection or Selection()
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    graphs = select_graphs(store, selection)
+    graphs = select_graphs(store, selection, options.graph_view)
     fits = (graphs["num_nodes"] <= options.max_nodes) & (graphs["num_nodes"] > 0)
     counts: dict[str, Any] = {"selected": len(graphs),
                               "skipped_too_large": int((graphs["num_nodes"] > options.max_nodes).sum()),
@@ -132,7 +136,7 @@ def export_dense(store: Store, out: str | Path, options: DenseOptions | None = N
     if on_progress:
         on_progress("reading graphs", 0, len(graphs))
     for ids in batches(graphs, BATCH_NODES):
-        ops, flows = read_batch(store, ids)
+        ops, flows = read_batch(store, ids, options.graph_view)
         op_groups = {g: f for g, f in ops.groupby("graph_id", sort=False)}
         flow_groups = {g: f for g, f in flows.groupby("graph_id", sort=False)}
         for gid in ids:

@@ -36,6 +36,7 @@ from younger_graph.reading import (
     select_graphs,
 )
 from younger_graph.store.base import Store
+from younger_graph.views import VIEWS
 
 Progress = Callable[[str, int, int], None]
 
@@ -83,6 +84,7 @@ class PygOptions:
     attr_features: bool = False  # x_attr: numeric attribute features per node (export/features.py)
     split_by: str = "graph"  # graph | arch | family | task | origin | size | a Model property (export/splits.py)
     splits: str | None = None  # a splits.json to reuse instead of splitting
+    graph_view: str = "exact"  # which graph of each model: exact | arch (younger_graph.views)
 
     def check(self) -> PygOptions:
         if self.task not in TASKS:
@@ -106,6 +108,10 @@ class PygOptions:
         if self.storage not in STORAGES:
             raise ExportError(f"--storage must be one of {', '.join(STORAGES)}, not {self.storage!r}")
         splitting.check_rule(self.split_by)
+        if self.graph_view not in VIEWS:
+            raise ExportError(f"--view must be one of {', '.join(VIEWS)}, not {self.graph_view!r}")
+        if self.task == "operator" and self.graph_view != "exact":
+            raise ExportError("--task operator needs --view exact (communities are computed on the exact graphs)")
         return self
 
 
@@ -115,7 +121,7 @@ def write_raw(store: Store, out: Path, options: PygOptions, selection: Selection
     options.check()
     out = Path(out)
     selection = selection or Selection()
-    graphs = select_graphs(store, selection)
+    graphs = select_graphs(store, selection, options.graph_view)
     if options.task == "operator":
         having = graphs_with_communities(store, options.method)
         if not having:
@@ -146,7 +152,7 @@ def write_raw(store: Store, out: Path, options: PygOptions, selection: Selection
         on_progress("reading graphs", 0, total)
     with RawWriter(raw, names) as writer:
         for ids in batches(graphs, BATCH_NODES):
-            ops, flows = read_batch(store, ids)
+            ops, flows = read_batch(store, ids, options.graph_view)
             writer.write("operators", ops)
             writer.write("flows", flows)
             n_nodes = ops.groupby("graph_id", sort=False).size()

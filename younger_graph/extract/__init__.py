@@ -204,10 +204,12 @@ class _Batch:
         self.graphs: list[dict[str, Any]] = []
         self.operators: list[pa.Table] = []
         self.edges: list[pa.Table] = []
+        self.arch_operators: list[pa.Table] = []
+        self.arch_edges: list[pa.Table] = []
         self.rows = 0
 
-    def tables(self) -> tuple[pa.Table, pa.Table, pa.Table, pa.Table] | None:
-        """The batch as the four tables (None when empty)."""
+    def tables(self) -> tuple[pa.Table, ...] | None:
+        """The batch as the tables of TABLE_NAMES, in that order (None when empty)."""
         if not self.models:
             return None
         return (
@@ -215,6 +217,8 @@ class _Batch:
             arrays.table_from_rows(self.graphs, SCHEMAS["graphs"]),
             concat_or_empty(self.operators, "operators"),
             concat_or_empty(self.edges, "edges"),
+            concat_or_empty(self.arch_operators, "arch_operators"),
+            concat_or_empty(self.arch_edges, "arch_edges"),
         )
 
     def flush(self, tables: TableDir) -> None:
@@ -339,6 +343,9 @@ def _absorb(result: ModelResult, source: Source, known: _Known, metadata: Any, m
     batch.graphs.append(graph.graph_row)
     batch.operators.append(graph.operators)
     batch.edges.append(graph.edges)
+    if graph.arch_operators is not None and graph.arch_edges is not None:
+        batch.arch_operators.append(graph.arch_operators)
+        batch.arch_edges.append(graph.arch_edges)
     batch.rows += graph.operators.num_rows + graph.edges.num_rows
 
 

@@ -20,6 +20,7 @@ import pandas as pd
 
 from younger_graph.errors import QueryLibraryError, StatsError
 from younger_graph.query import resolve
+from younger_graph.views import check_view
 
 SCHEMA_VERSION = 1
 TOP = 30
@@ -35,14 +36,20 @@ STATS_QUERIES = (
 
 def compute_stats(store: Any, task: str | None = None, where: str | None = None,
                   where_params: dict[str, Any] | None = None, *, top: int = TOP,
-                  on_progress: Progress | None = None) -> dict[str, Any]:
+                  on_progress: Progress | None = None, view: str = "exact",
+                  corpus_map: bool = False) -> dict[str, Any]:
     """The statistics document of the graphs in `store`, optionally restricted.
+
+    `view`: `exact` (the graphs as extracted) or `arch` (their architecture view: operators, degrees,
+    sizes and structure without exporter plumbing; younger_graph.views).
+    `corpus_map`: add the `map` section (a 2-D projection of the graphs' embeddings and the nearest
+    neighbours of the largest families; younger_graph.stats.corpus_map), which costs a t-SNE.
 
     `task`: only models whose metadata task is `task`, and the graphs they point at.
     `where`: a library query name (or .cypher file, or Cypher text) returning a `graph_id` column;
     only those graphs (and their models) are counted. `where_params` are that query's parameters.
     """
-    steps = len(STATS_QUERIES) + (1 if where else 0) + (1 if task else 0)
+    steps = len(STATS_QUERIES) + (1 if where else 0) + (1 if task else 0) + (1 if corpus_map else 0)
     done = 0
 
     def tick(label: str) -> None:
@@ -62,8 +69,10 @@ def compute_stats(store: Any, task: str | None = None, where: str | None = None,
         tick("stats_task_graphs")
         graph_ids = task_ids if where_ids is None else sorted(set(task_ids) & set(where_ids))
 
+    check_view(view)
+
     def run(name: str, **params: Any) -> pd.DataFrame:
-        df = store.query(name, **params)
+        df = store.query(name, view=view, **params)
         tick(name)
         return df
 
@@ -83,9 +92,10 @@ def compute_stats(store: Any, task: str | None = None, where: str | None = None,
     graphs = _int(overview.get("graphs"))
     nodes = _int(overview.get("nodes"))
     models_ok = sum(r["models_ok"] for r in by_task)  # every model has one task row ('' when none)
-    return {
+    doc = {
         "schema_version": SCHEMA_VERSION,
         "selection": {
+            "view": view,
             "task": task,
             "where": where,
             "where_params": {k: _plain(v) for k, v in sorted(given.items())},
@@ -97,6 +107,7 @@ def compute_stats(store: Any, task: str | None = None, where: str | None = None,
             "models_failed": sum(r["models_failed"] for r in by_task),
             "graphs": graphs,
             "graphs_noattr": _int(overview.get("graphs_noattr")),
+            "graphs_arch": _int(overview.get("graphs_arch")),
             "dedup_ratio": _ratio(models_ok, graphs),
             "nodes": nodes,
             "operators": _int(overview.get("operators")),
@@ -118,6 +129,12 @@ def compute_stats(store: Any, task: str | None = None, where: str | None = None,
         "structure": _structure(structure, features, graphs),
         "cooccurrence": _records(cooccurrence, ["producer", "consumer", "edges", "graphs"]),
     }
+    if corpus_map:
+        from younger_graph.stats.corpus_map import corpus_map as make_map
+
+        doc["map"] = make_map(store, graph_ids)
+        tick("map")
+    return doc
 
 
 # -- selection ----------------------------------------------------------------------------------

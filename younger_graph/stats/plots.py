@@ -145,13 +145,58 @@ def structure(doc: dict[str, Any]) -> Figure:
     return fig
 
 
+MAP_COLOURS = 10  # the most frequent tasks/origins get a colour each; the rest are grey
+
+
+def _scatter(ax: Any, points: list[dict[str, Any]], key: str, title: str) -> None:
+    if not points:
+        _empty(ax, title)
+        return
+    from matplotlib import colormaps
+
+    counts: dict[str, int] = {}
+    for p in points:
+        counts[p[key] or "(none)"] = counts.get(p[key] or "(none)", 0) + 1
+    top = [k for k, _ in sorted(counts.items(), key=lambda item: (-item[1], item[0]))[:MAP_COLOURS]]
+    palette = colormaps["tab10"]
+    others = [p for p in points if (p[key] or "(none)") not in top]
+    if others:
+        ax.scatter([p["x"] for p in others], [p["y"] for p in others], s=8, c="#bbbbbb",
+                   label=f"other ({len(others)})", linewidths=0)
+    for i, name in enumerate(top):
+        group = [p for p in points if (p[key] or "(none)") == name]
+        ax.scatter([p["x"] for p in group], [p["y"] for p in group], s=10, color=palette(i % 10),
+                   label=f"{name} ({len(group)})", linewidths=0)
+    ax.set_title(title)
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax.legend(fontsize=7, loc="best", frameon=False, markerscale=1.5)
+
+
+def corpus_map(doc: dict[str, Any]) -> Figure:
+    """Younger paper Figure 6: the graphs' embeddings projected to 2-D, coloured by task and by origin."""
+    m = doc.get("map") or {}
+    points = m.get("points") or []
+    fig = _figure(11, 5.2)
+    method = {"tsne": "t-SNE", "pca": "PCA"}.get(m.get("method", ""), m.get("method", ""))
+    _scatter(fig.add_subplot(1, 2, 1), points, "task", f"Graphs by task ({method} of {m.get('view', '')} embeddings)")
+    _scatter(fig.add_subplot(1, 2, 2), points, "origin", "Graphs by origin")
+    return fig
+
+
 PLOTS: dict[str, Callable[[dict[str, Any]], Figure]] = {
     "operators_per_graph": operators_per_graph,
     "edges_per_graph": edges_per_graph,
     "top_op_types": top_op_types,
     "degree_distribution": degree_distribution,
     "structure": structure,
+    "corpus_map": corpus_map,
 }
+
+
+def plot_names(doc: dict[str, Any]) -> list[str]:
+    """The plots this document has data for (the corpus map only when it was computed)."""
+    return [name for name in PLOTS if name != "corpus_map" or "map" in doc]
 
 
 def figure_svg(fig: Figure, salt: str = "", *, inline: bool = True) -> str:
@@ -177,7 +222,7 @@ def make(doc: dict[str, Any], name: str) -> Figure:
 
 def svg_texts(doc: dict[str, Any]) -> dict[str, str]:
     """Every plot as standalone SVG text (render once, use for the report and for --plots)."""
-    return {name: figure_svg(make(doc, name), name, inline=False) for name in PLOTS}
+    return {name: figure_svg(make(doc, name), name, inline=False) for name in plot_names(doc)}
 
 
 def inline(svg: str) -> str:
@@ -191,7 +236,7 @@ def write_plots(doc: dict[str, Any], folder: str | Path, svgs: dict[str, str] | 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     written = []
-    for name in PLOTS:
+    for name in plot_names(doc):
         png, svg = folder / f"{name}.png", folder / f"{name}.svg"
         atomic.write_bytes(png, figure_png(make(doc, name)))
         atomic.write_text(svg, svgs[name] if svgs else figure_svg(make(doc, name), name, inline=False))

@@ -21,7 +21,8 @@ __all__ = ["FORMATS", "TEXT_COLUMNS", "cells", "render_html", "render_json", "re
            "selection_line"]
 
 DIST_COLUMNS = ["count", "min", "median", "mean", "p90", "max"]
-TEXT_COLUMNS = ("", "task", "origin", "op_type", "domain", "producer", "consumer", "graphs with")
+TEXT_COLUMNS = ("", "task", "origin", "op_type", "domain", "producer", "consumer", "graphs with", "family", "graph",
+                "neighbour", "neighbour_family")
 
 
 def render_json(doc: dict[str, Any]) -> str:
@@ -114,7 +115,25 @@ def sections(doc: dict[str, Any]) -> list[tuple[str, str, pd.DataFrame]]:
         ("features", "Graph features", features),
         ("cooccurrence", "Operator pairs joined by an edge (producer → consumer)",
          pd.DataFrame(doc["cooccurrence"], columns=["producer", "consumer", "edges", "graphs"])),
+        *_map_sections(doc),
     ]
+
+
+MAP_COLUMNS = ["family", "graph", "rank", "neighbour", "neighbour_family", "score", "same_family"]
+
+
+def _map_sections(doc: dict[str, Any]) -> list[tuple[str, str, pd.DataFrame]]:
+    """The corpus map's nearest-neighbours table, when the document has a map."""
+    m = doc.get("map")
+    if m is None:
+        return []
+    rows = m.get("neighbours") or []
+    same = sum(1 for r in rows if r["same_family"])
+    title = (f"Map of the corpus: nearest neighbours of the largest families ({m['view']} embeddings, "
+             f"{same} of {len(rows)} neighbours in the same family)")
+    if not m.get("graphs"):
+        title += " (no graph has an embedding: run `younger-graph embed`)"
+    return [("map_neighbours", title, pd.DataFrame(rows, columns=MAP_COLUMNS))]
 
 
 def cells(df: pd.DataFrame) -> list[list[str]]:
@@ -159,6 +178,7 @@ PLOTS_AFTER = {
     "op_types_graphs": ("top_op_types",),
     "degrees": ("degree_distribution",),
     "structure": ("structure",),
+    "map_neighbours": ("corpus_map",),
 }
 
 CAPTIONS = {
@@ -167,6 +187,8 @@ CAPTIONS = {
     "top_op_types": "Top operator types by occurrences and by graphs containing them (cf. Figure 2c).",
     "degree_distribution": "Nodes per in-degree and out-degree along FLOWS, log-log.",
     "structure": "Per-graph depth, width, op-type entropy and weakly connected components.",
+    "corpus_map": "The graphs' embeddings projected to two dimensions, coloured by task and by origin (cf. the "
+                  "Younger paper, Figure 6): nearby points are similar architectures.",
 }
 
 

@@ -34,6 +34,7 @@ from younger_graph.store.properties import (
     select_attributes,
 )
 from younger_graph.tables import read_table, table_path
+from younger_graph.views import VIEW_GRAPH_SCHEMA, ViewChunk, arch_chunk
 
 if TYPE_CHECKING:  # only for annotations: pandas costs 0.35 s at CLI start-up
     import pandas as pd
@@ -50,14 +51,20 @@ REQUIRED_COLUMNS = {"models": ["model_id", "status", "graph_id"], "graphs": ["gr
 # and a chunk's memory stays about the same (2M rows of ~64 columns).
 CHUNK_CELLS = 128_000_000
 MIN_CHUNK_ROWS = 10_000
+# Graph node properties beyond graphs.parquet: the architecture view's (younger_graph.views).
+VIEW_GRAPH_COLUMNS = [n for n in VIEW_GRAPH_SCHEMA.names if n not in GRAPH_COLUMNS]
+GRAPH_NODE_COLUMNS = [*GRAPH_COLUMNS, *VIEW_GRAPH_COLUMNS]
 
 # Node keys and relationship endpoints of every label the stores hold; `Store.write_rows` writes
 # rows for any of them (Neo4j needs the endpoints to match relationship rows to their nodes).
-NODE_KEYS = {"Model": "model_id", "Graph": "graph_id", "Operator": "uid", "Community": "community_id"}
+NODE_KEYS = {"Model": "model_id", "Graph": "graph_id", "Operator": "uid", "ArchOperator": "uid",
+             "Community": "community_id"}
 REL_ENDPOINTS = {
     "INSTANCE_OF": ("Model", "Graph"),
     "CONTAINS": ("Graph", "Operator"),
     "FLOWS": ("Operator", "Operator"),
+    "ARCH_CONTAINS": ("Graph", "ArchOperator"),
+    "ARCH_FLOWS": ("ArchOperator", "ArchOperator"),
     "HAS_COMMUNITY": ("Graph", "Community"),
     "MEMBER_OF": ("Operator", "Community"),
 }
@@ -98,9 +105,10 @@ class LoadSummary:
 
 @dataclass
 class GraphChunk:
-    graphs: pa.Table
+    graphs: pa.Table  # graphs.parquet columns, then the architecture view's (GRAPH_NODE_COLUMNS)
     operators: pa.Table
     edges: pa.Table
+    arch: ViewChunk | None = None  # the architecture view's nodes and edges
     # attr_* properties: one dict per distinct attrs string, and each operator's index into them
     # (real corpora repeat a few thousand attrs strings over millions of operators).
     attr_distinct: list[dict[str, Any]] = field(default_factory=list)
@@ -124,7 +132,10 @@ class GraphChunk:
         def rows_of(table: pa.Table) -> pa.Table:
             return table.filter(pc.equal(table.column("graph_id"), graph_id))
 
-        return GraphChunk(rows_of(self.graphs), rows_of(self.operators), rows_of(self.edges))
+        arch = None
+        if self.arch is not None:
+            arch = ViewChunk(rows_of(self.arch.operators), rows_of(self.arch.edges), rows_of(self.arch.graphs))
+        return GraphChunk(rows_of(self.graphs), rows_of(self.operators), rows_of(self.edges), arch)
 
     def flatten_attrs(self, flattener: AttributeFlattener) -> None:
         encoded = pc.dictionary_encode(self.operators.column("attrs")).combine_chunks()
@@ -179,6 +190,12 @@ class Store(ABC):
     backend: str = "?"
     location: str = ""
     chunk_rows: int = 1_000_000
+    _indexes: dict[str, Any]  # view → the exact index `nearest` searches (read on first use)
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> Store:
+        self = super().__new__(cls)
+        self._indexes = {}
+        return self
 
     # -- transport ------------------------------------------------------------------------------
     @abstractmethod
@@ -200,6 +217,11 @@ class Store(ABC):
         """Wait until every chunk handed to write_graph_chunk is committed (raising the first failure), for
         backends that commit chunks concurrently."""
         return None
+
+    @abstractmethod
+    def write_arch_view(self, chunk: ViewChunk) -> None:
+        """ArchOperator nodes, ARCH_CONTAINS and ARCH_FLOWS of graphs already stored, in one
+        transaction (their Graph properties are set by the caller: younger_graph.arch.backfill)."""
 
     @abstractmethod
     def write_models(self, models: pa.Table) -> None:
@@ -245,15 +267,50 @@ class Store(ABC):
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def query(self, spec: str, params: dict[str, Any] | None = None, *, write: bool = False,
+    def query(self, spec: str, params: dict[str, Any] | None = None, *, write: bool = False, view: str = "exact",
               **kwparams: Any) -> pd.DataFrame:
         """Run a library query by name (cypher/NAME.cypher), a .cypher file or Cypher text; parameters
         (a dict and/or keywords, converted to the types a query declares, defaults filled in) are
-        bound by the driver, never pasted into the text. Write queries need a store opened for writing."""
+        bound by the driver, never pasted into the text. Write queries need a store opened for writing.
+        `view="arch"` runs it on the architecture view (younger_graph.views.cypher)."""
         from younger_graph.query import resolve
+        from younger_graph.views import cypher
 
         q = resolve(spec)
-        return self.run(q.text_for(self.backend), q.bind({**(params or {}), **kwparams}), write=write or q.writes)
+        text = cypher(q.text_for(self.backend), view)
+        return self.run(text, q.bind({**(params or {}), **kwparams}), write=write or q.writes)
+
+    def run_arrow(self, cypher: str, params: dict[str, Any] | None = None) -> pa.Table:
+        """`run` as an Arrow table (a read): faster for large results with list columns (embeddings)."""
+        df = self.run(cypher, params)
+        return pa.Table.from_pandas(df, preserve_index=False) if len(df.columns) else pa.table({})
+
+    def nearest(self, vectors: np.ndarray, k: int, view: str = "arch") -> list[list[tuple[str, float]]]:
+        """For each row of `vectors` (unit length), the k stored graphs with the most similar embedding
+        of `view`: (graph_id, cosine) best first. Here an exact scan over every stored embedding,
+        read once per open store (younger_graph.arch.similar.ExactIndex); Neo4j uses its vector index."""
+        from younger_graph.arch.index import ExactIndex
+
+        index = self._indexes.get(view)
+        if index is None:
+            index = self._indexes[view] = ExactIndex(*self.embeddings(view))
+        return index.search(vectors, k)
+
+    def embeddings(self, view: str = "arch", ids: list[str] | None = None) -> tuple[list[str], Any]:
+        """(graph ids, float32 matrix [n, dim]) of the stored embeddings of a view (of `ids`, or of
+        every graph that has one); empty when the store has none (or predates them)."""
+        from younger_graph.arch.index import vectors_from_arrow
+        from younger_graph.query import resolve
+
+        try:
+            table = self.run_arrow(resolve(f"read_embeddings_{view}").text_for(self.backend), {"ids": ids})
+        except QueryError:  # a store created before embeddings existed has no such property
+            table = pa.table({})
+        return vectors_from_arrow(table)
+
+    def reset_index(self) -> None:
+        """Forget the embeddings `nearest` read (after they changed)."""
+        self._indexes.clear()
 
     def match(self, pattern: Any, *, view: str = "exact", limit: int | None = None,
               graphs: list[str] | None = None) -> pd.DataFrame:
@@ -284,9 +341,16 @@ class Store(ABC):
         """Whether `load` may take the backend's bulk path (an empty store that has one)."""
         return False
 
-    def bulk_load(self, folder: Path, summary: LoadSummary, kinds: dict[str, str], models: pa.Table,
-                  on_progress: Progress | None) -> None:
-        """Whole tables into an empty store (only called when `bulk_loadable()`)."""
+    def begin_bulk(self, folder: Path) -> None:
+        """Enter bulk mode for loading `folder` into an empty store (only called when `bulk_loadable()`)."""
+        raise NotImplementedError
+
+    def end_bulk(self) -> None:
+        """The bulk load is complete."""
+        raise NotImplementedError
+
+    def abandon_bulk(self) -> None:
+        """Empty the store again after a bulk load the store's data refused (BulkLoadRejected)."""
         raise NotImplementedError
 
     def load(self, folder: str | Path, on_progress: Progress | None = None, *,
@@ -295,25 +359,29 @@ class Store(ABC):
 
         `attr_properties=False` skips the typed `attr_*` properties (attributes stay in the `attrs`
         JSON): on the embedded store those many sparse columns cost most of the load time. An empty
-        store whose backend has a bulk path (embedded) is filled by whole-table COPYs instead of
-        per-graph transactions, atomic by a completion marker (see EmbeddedStore.bulk_load)."""
+        store whose backend has a bulk mode (embedded) is filled with auto-committed COPYs instead of
+        per-graph transactions, atomic by a completion marker (see EmbeddedStore.begin_bulk); when the
+        store refuses some data there, the load starts again graph by graph, which skips and reports
+        the graph the store refuses."""
         folder = Path(folder)
         check_tables(folder)  # all four, readable, before anything is written
+        if not self.bulk_loadable():
+            return self._load(folder, on_progress, attr_properties)
+        self.begin_bulk(folder)
+        try:
+            summary = self._load(folder, on_progress, attr_properties)
+        except BulkLoadRejected as exc:  # the store refused some data: find the graph, graph by graph
+            self.abandon_bulk()
+            summary = self._load(folder, on_progress, attr_properties)
+            summary.warnings.insert(0, f"the bulk load stopped ({first_line(exc, 300)}); loaded graph by graph")
+            return summary
+        self.end_bulk()
+        return summary
+
+    def _load(self, folder: Path, on_progress: Progress | None, attr_properties: bool) -> LoadSummary:
         summary = LoadSummary()
         models = safe_model_columns(read_table(folder, "models"))
         model_columns = [c for c in models.column_names if c not in MODEL_CORE]
-        if self.bulk_loadable():
-            kinds: dict[str, str] = {}
-            if attr_properties:
-                graph_ids = set(read_table(folder, "graphs", ["graph_id"]).column("graph_id").to_pylist())
-                kinds, notes = select_attributes(*self._attribute_kinds(folder, graph_ids), set())
-                summary.warnings += notes
-            try:
-                self.bulk_load(folder, summary, kinds, models, on_progress)
-                return summary
-            except BulkLoadRejected as exc:  # the store refused some data: find the graph, graph by graph
-                summary = LoadSummary(warnings=[f"the bulk load stopped ({first_line(exc, 300)}); "
-                                                "loaded graph by graph instead"])
         graphs = read_table(folder, "graphs")
         self.ensure_schema({}, model_columns)
         present = self.loaded_graph_ids()
@@ -332,9 +400,13 @@ class Store(ABC):
         if wanted:
             limit = max(MIN_CHUNK_ROWS, min(self.chunk_rows, CHUNK_CELLS // (len(SCHEMAS["operators"]) + 1
                                                                             + len(self.attribute_properties()))))
-            self._load_graphs(folder, graphs, set(wanted), flattener, summary, on_progress, limit)
+            self._load_graphs(folder, graphs, set(wanted), flattener, summary, on_progress, self.limit_chunk(limit))
         self._load_models(models, summary, on_progress)
         return summary
+
+    def limit_chunk(self, rows: int) -> int:
+        """Rows per load chunk (a backend may bound them further, e.g. in bulk mode)."""
+        return rows
 
     # -- load steps -----------------------------------------------------------------------------
     @staticmethod
@@ -352,45 +424,48 @@ class Store(ABC):
     def _load_graphs(self, folder: Path, graphs: pa.Table, wanted: set[str], flattener: AttributeFlattener,
                      summary: LoadSummary, on_progress: Progress | None, chunk_rows: int) -> None:
         by_id = {g["graph_id"]: g for g in graphs.to_pylist() if g["graph_id"] in wanted}
-        edges_iter = iter_graph_rows(folder, "edges")
-        next_edges = next(edges_iter, None)
-        pending: list[tuple[dict[str, Any], pa.Table, pa.Table]] = []
+        # Every graph-row table is grouped in the same graph order; a graph without rows in one (no
+        # edges; no architecture view in a folder of format 1) has no run there.
+        followers = {name: _Follower(folder, name) for name in ("edges", "arch_operators", "arch_edges")}
+        pending: list[tuple[dict[str, Any], pa.Table, pa.Table, pa.Table | None, pa.Table | None]] = []
         rows = 0
         done = 0
         empty_edges = SCHEMAS["edges"].empty_table()
         for gid, ops in iter_graph_rows(folder, "operators"):
-            # Edges are grouped in the same graph order; a graph without edges has no run.
-            edges = empty_edges
-            if next_edges is not None and next_edges[0] == gid:
-                edges = next_edges[1]
-                next_edges = next(edges_iter, None)
+            found = followers["edges"].take(gid)
+            edges = found if found is not None else empty_edges
+            arch_ops, arch_edges = followers["arch_operators"].take(gid), followers["arch_edges"].take(gid)
             if gid not in by_id:
                 continue
-            pending.append((by_id.pop(gid), ops, edges))
+            pending.append((by_id.pop(gid), ops, edges, arch_ops, arch_edges))
             rows += ops.num_rows + edges.num_rows
             if rows >= chunk_rows:
                 done += self._flush(pending, flattener, summary)
                 pending, rows = [], 0
                 if on_progress:
                     on_progress("graphs", done, len(wanted))
-        if next_edges is not None:
-            raise StoreError(f"{folder}: edges.parquet is not grouped in the graph order of operators.parquet")
+        for name, follower in followers.items():
+            if follower.left():
+                raise StoreError(f"{folder}: {name}.parquet is not grouped in the graph order of operators.parquet")
         # Graphs with no operator rows at all (empty graphs) still get their Graph node.
-        pending.extend((row, SCHEMAS["operators"].empty_table(), empty_edges) for row in by_id.values())
+        pending.extend((row, SCHEMAS["operators"].empty_table(), empty_edges, None, None) for row in by_id.values())
         done += self._flush(pending, flattener, summary)
         self.wait_for_writes()
         if on_progress:
             on_progress("graphs", done, len(wanted))
 
-    def _flush(self, pending: list[tuple[dict[str, Any], pa.Table, pa.Table]], flattener: AttributeFlattener,
-               summary: LoadSummary) -> int:
+    def _flush(self, pending: list[tuple[dict[str, Any], pa.Table, pa.Table, pa.Table | None, pa.Table | None]],
+               flattener: AttributeFlattener, summary: LoadSummary) -> int:
         if not pending:
             return 0
-        chunk = GraphChunk(
-            pa.Table.from_pylist([p[0] for p in pending], schema=SCHEMAS["graphs"]),
-            pa.concat_tables([p[1] for p in pending]),
-            pa.concat_tables([p[2] for p in pending]),
-        )
+        graphs = pa.Table.from_pylist([p[0] for p in pending], schema=SCHEMAS["graphs"])
+        operators = pa.concat_tables([p[1] for p in pending])
+        edges = pa.concat_tables([p[2] for p in pending])
+        stored_ops = [p[3] for p in pending if p[3] is not None]
+        stored_edges = [p[4] for p in pending if p[4] is not None]
+        stored = (pa.concat_tables(stored_ops) if stored_ops else SCHEMAS["arch_operators"].empty_table(),
+                  pa.concat_tables(stored_edges) if stored_edges else SCHEMAS["arch_edges"].empty_table())
+        chunk = with_arch_view(graphs, operators, edges, stored, summary.warnings)
         chunk.bound_indexed_strings()
         self._write_or_reject(chunk, flattener, summary)
         return chunk.graphs.num_rows
@@ -500,6 +575,37 @@ def attribute_counts(per_attrs: dict[str, int]) -> dict[str, int]:
         for name in json.loads(text):
             counts[name] = counts.get(name, 0) + n
     return counts
+class _Follower:
+    """The runs of one graph-row table, taken in step with the graphs of operators.parquet."""
+
+    def __init__(self, folder: Path, table: str) -> None:
+        self._runs = iter_graph_rows(folder, table)
+        self._next = next(self._runs, None)
+
+    def take(self, gid: str) -> pa.Table | None:
+        if self._next is not None and self._next[0] == gid:
+            rows = self._next[1]
+            self._next = next(self._runs, None)
+            return rows
+        return None
+
+    def left(self) -> bool:
+        return self._next is not None
+
+
+def with_arch_view(graphs: pa.Table, operators: pa.Table, edges: pa.Table,
+                   stored: tuple[pa.Table, pa.Table] | None = None, warnings: list[str] | None = None) -> GraphChunk:
+    """A chunk of whole graphs with their architecture view (younger_graph.views): as extracted
+    (`stored` rows of arch_operators / arch_edges) or computed here for graphs that have none (folders
+    written before format 2), and the Graph properties it adds (sizes, metrics, embeddings)."""
+    ids = graphs.column("graph_id").to_pylist()
+    arch = arch_chunk(ids, operators, edges, dict(zip(ids, graphs.column("graph_id_arch").to_pylist())), stored,
+                      warnings)
+    extra = arch.graphs.select(VIEW_GRAPH_COLUMNS)
+    nodes = graphs
+    for name in extra.column_names:
+        nodes = nodes.append_column(name, extra.column(name))
+    return GraphChunk(nodes, operators, edges, arch)
 
 
 def model_rows(models: pa.Table) -> list[dict[str, Any]]:

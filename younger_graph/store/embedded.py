@@ -35,27 +35,26 @@ from younger_graph.errors import StoreErrorKind, first_line
 from younger_graph.names import check_identifier, is_identifier
 from younger_graph.schema import SCHEMAS
 from younger_graph.store.base import (
-    GRAPH_COLUMNS,
+    GRAPH_NODE_COLUMNS,
     MODEL_CORE,
     NODE_KEYS,
     REL_ENDPOINTS,
+    VIEW_GRAPH_COLUMNS,
     BulkLoadRejected,
     GraphChunk,
-    LoadSummary,
-    Progress,
     QueryError,
     Store,
     StoreError,
 )
-from younger_graph.store.bulk import embedded_steps, operator_keys
 from younger_graph.store.properties import db_type
 from younger_graph.store.readonly import check_read_only
+from younger_graph.views import ARCH_OPERATORS_SCHEMA, VIEW_GRAPH_SCHEMA, ViewChunk
 
 _ARROW_TO_DB = {pa.string(): "STRING", pa.int64(): "INT64", pa.int32(): "INT32", pa.float64(): "DOUBLE",
-                pa.bool_(): "BOOLEAN"}
+                pa.bool_(): "BOOLEAN", pa.list_(pa.float32()): "FLOAT[]"}
 _DB_TO_ARROW = {"STRING": pa.string(), "INT64": pa.int64(), "INT32": pa.int32(), "DOUBLE": pa.float64(),
                 "BOOLEAN": pa.bool_(), "INT64[]": pa.list_(pa.int64()), "DOUBLE[]": pa.list_(pa.float64()),
-                "STRING[]": pa.list_(pa.string())}
+                "STRING[]": pa.list_(pa.string()), "FLOAT[]": pa.list_(pa.float32())}
 
 
 def _columns_ddl(schema: pa.Schema, skip: tuple[str, ...] = ()) -> str:
@@ -69,6 +68,14 @@ SCHEMA_DDL = [
     "CREATE REL TABLE IF NOT EXISTS INSTANCE_OF(FROM Model TO Graph)",
     "CREATE REL TABLE IF NOT EXISTS CONTAINS(FROM Graph TO Operator)",
     "CREATE REL TABLE IF NOT EXISTS FLOWS(FROM Operator TO Operator, src_slot INT32, dst_slot INT32, "
+    "scope STRING, tensor STRING, dtype STRING, shape STRING)",
+]
+# The architecture view (younger_graph.views), written at load with its graph.
+SCHEMA_DDL += [
+    f"CREATE NODE TABLE IF NOT EXISTS ArchOperator(uid INT64, "
+    f"{_columns_ddl(ARCH_OPERATORS_SCHEMA)}, PRIMARY KEY(uid))",
+    "CREATE REL TABLE IF NOT EXISTS ARCH_CONTAINS(FROM Graph TO ArchOperator)",
+    "CREATE REL TABLE IF NOT EXISTS ARCH_FLOWS(FROM ArchOperator TO ArchOperator, src_slot INT32, dst_slot INT32, "
     "scope STRING, tensor STRING, dtype STRING, shape STRING)",
 ]
 # Written by `younger-graph communities`; declared with the rest so queries naming them run (empty) before.
@@ -190,6 +197,12 @@ class EmbeddedStore(Store):
         rows = [[_plain(v) for v in row] for row in result.get_all()]
         return pd.DataFrame(rows, columns=names) if rows else pd.DataFrame({n: [] for n in names})
 
+    def run_arrow(self, cypher: str, params: dict[str, Any] | None = None) -> pa.Table:
+        result = self._execute(cypher, params)
+        if isinstance(result, list):
+            result = result[-1]
+        return result.get_as_arrow()
+
     # -- schema ---------------------------------------------------------------------------------
     def _properties(self, table: str) -> dict[str, str]:
         if table not in NODE_KEYS and table not in REL_ENDPOINTS:  # a constant: table_info binds no parameter
@@ -214,8 +227,10 @@ class EmbeddedStore(Store):
                 existing[prop] = db_type(kind)
         model_props = self._properties("Model")
         alters += [self._property_ddl("Model", col, "STRING") for col in model_columns if col not in model_props]
-        # Graph columns added to graphs.parquet after a database was created (null on old graphs).
-        alters += [self._property_ddl("Graph", f.name, _ARROW_TO_DB[f.type]) for f in SCHEMAS["graphs"]
+        # Graph columns added to graphs.parquet (or by the architecture view) after a database was
+        # created (null on old graphs).
+        alters += [self._property_ddl("Graph", f.name, _ARROW_TO_DB[f.type])
+                   for f in [*SCHEMAS["graphs"], *(VIEW_GRAPH_SCHEMA.field(n) for n in VIEW_GRAPH_COLUMNS)]
                    if f.name not in graph_props]
         self._ddl(alters)
         # Kinds as the store has them (a type fixed by an earlier load wins).
@@ -286,36 +301,24 @@ class EmbeddedStore(Store):
                 pass
         return True
 
-    def bulk_load(self, folder: Path, summary: LoadSummary, kinds: dict[str, str], models: pa.Table,
-                  on_progress: Progress | None) -> None:
-        """Whole tables, auto-committed COPYs, atomic by the completion marker (module docstring)."""
+    def begin_bulk(self, folder: Path) -> None:
+        """Bulk mode: every COPY commits on its own (no per-graph transactions, the WAL syncs once per
+        COPY) until `end_bulk`; the completion marker `<db>.bulk-load` says meanwhile that the store
+        is incomplete, so a killed bulk load is refused on open and rebuilt by the next `load`."""
         if self.interrupted:  # start again from nothing: what the killed load committed is unknowable
-            self.close()
-            self._remove_files()
-            self._open()
+            self._reset()
         atomic.write_text(self.marker, json.dumps({"folder": str(folder)}) + "\n")
         self.interrupted = self._bulk_running = True
-        summary.attribute_properties = len(kinds)
-        kinds = self.ensure_schema(kinds, [c for c in models.column_names if c not in MODEL_CORE])
-        arrow_types = {p: _DB_TO_ARROW[t] for p, t in self._properties("Operator").items()}
-        copied = {"Graph": 0, "Operator": 0, "FLOWS": 0}
-        try:
-            for step, name, table, done, total in embedded_steps(folder, kinds, arrow_types, self.bulk_rows):
-                copied[name] = copied.get(name, 0) + table.num_rows
-                if table.num_rows:
-                    rows = self._in_table_order(name, table) if name in NODE_KEYS else table
-                    self._copy(name, rows)
-                if on_progress:
-                    on_progress(step, done, total)
-        except StoreError as exc:
-            if exc.kind is not StoreErrorKind.REJECTED:
-                raise
-            self._reset()  # nothing of the bulk load stays: the per-graph path starts from an empty store
-            raise BulkLoadRejected(str(exc)) from None
-        summary.graphs, summary.operators, summary.edges = copied["Graph"], copied["Operator"], copied["FLOWS"]
-        self._load_models(models, summary, on_progress)
+
+    def end_bulk(self) -> None:
         self.marker.unlink()
         self.interrupted = self._bulk_running = False
+
+    def abandon_bulk(self) -> None:
+        self._reset()
+
+    def limit_chunk(self, rows: int) -> int:
+        return min(rows, self.bulk_rows) if self._bulk_running else rows
 
     def _copy(self, name: str, rows: pa.Table) -> None:
         """One auto-committed COPY on a connection of its own: LadybugDB 0.22 keeps every Arrow table a
@@ -357,7 +360,7 @@ class EmbeddedStore(Store):
     def write_graph_chunk(self, chunk: GraphChunk) -> None:
         serials = self._next_serials(chunk.graphs.num_rows)
         graph_ids = chunk.graphs.column("graph_id")
-        graphs = chunk.graphs.select(GRAPH_COLUMNS).append_column("serial", pa.array(serials))
+        graphs = chunk.graphs.select(GRAPH_NODE_COLUMNS).append_column("serial", pa.array(serials))
         ops, edges = chunk.operators, chunk.edges
         uid = operator_keys(serials_of_rows(serials, graph_ids, ops.column("graph_id")), ops.column("idx"))
         edge_serials = serials_of_rows(serials, graph_ids, edges.column("graph_id"))
@@ -373,10 +376,39 @@ class EmbeddedStore(Store):
         try:
             self._copy_in_transaction([("Graph", self._in_table_order("Graph", graphs)),
                                        ("Operator", self._in_table_order("Operator", operators)),
-                                       ("CONTAINS", contains), ("FLOWS", flows)])
+                                       ("CONTAINS", contains), ("FLOWS", flows),
+                                       *self._arch_steps(chunk.arch, serials, graph_ids)])
         except QueryError as exc:
             raise _rejected_or(exc) from None
         self._serial += len(serials)
+
+    def write_arch_view(self, chunk: ViewChunk) -> None:
+        if not self.writable:
+            raise self.read_only_error()
+        ids = chunk.graphs.column("graph_id")
+        found = self.run("MATCH (g:Graph) WHERE g.graph_id IN $ids RETURN g.graph_id AS graph_id, g.serial AS serial",
+                         {"ids": ids.to_pylist()})
+        serial_of = dict(zip(found["graph_id"], found["serial"]))
+        serials = np.array([int(serial_of[g]) for g in ids.to_pylist()], dtype=np.int64)
+        self._copy_in_transaction(self._arch_steps(chunk, serials, ids))
+
+    def _arch_steps(self, arch: ViewChunk | None, serials: np.ndarray,
+                    graph_ids: pa.ChunkedArray) -> list[tuple[str, pa.Table]]:
+        """The architecture view's nodes (keyed like operators: serial << 32 | idx) and relationships."""
+        if arch is None:
+            return []
+        ops, edges = arch.operators, arch.edges
+        uid = operator_keys(serials_of_rows(serials, graph_ids, ops.column("graph_id")), ops.column("idx"))
+        edge_serials = serials_of_rows(serials, graph_ids, edges.column("graph_id"))
+        nodes = pa.table({"uid": uid, **{c: ops.column(c) for c in ops.column_names}})
+        contains = pa.table({"from": ops.column("graph_id"), "to": uid})
+        flows = pa.table({
+            "from": operator_keys(edge_serials, edges.column("src")),
+            "to": operator_keys(edge_serials, edges.column("dst")),
+            **{c: edges.column(c) for c in ("src_slot", "dst_slot", "scope", "tensor", "dtype", "shape")},
+        })
+        return [("ArchOperator", self._in_table_order("ArchOperator", nodes)), ("ARCH_CONTAINS", contains),
+                ("ARCH_FLOWS", flows)]
 
     def write_models(self, models: pa.Table) -> None:
         props = self._properties("Model")
@@ -420,6 +452,16 @@ class EmbeddedStore(Store):
 
         # A connection of its own: LadybugDB 0.22 keeps every Arrow table a connection has COPYed
         # from until that connection closes (the whole corpus, at Younger scale).
+        if self._bulk_running and not prepare:  # bulk mode: each COPY commits alone (begin_bulk)
+            try:
+                for table_name, table in steps:
+                    if table.num_rows:
+                        self._copy(table_name, table)
+            except StoreError as exc:
+                if exc.kind is StoreErrorKind.REJECTED:
+                    raise BulkLoadRejected(str(exc)) from None
+                raise
+            return
         conn = ladybug.Connection(self.db)
         try:
             self._execute("BEGIN TRANSACTION", conn=conn)
@@ -448,6 +490,11 @@ def _rejected_or(exc: QueryError) -> StoreError:
     if any(word in str(exc) for word in _REJECTED_WORDS):
         return StoreError(str(exc), StoreErrorKind.REJECTED)
     return exc
+
+
+def operator_keys(row_serials: np.ndarray, idx: pa.ChunkedArray | pa.Array) -> pa.Array:
+    """INT64 operator keys `serial << 32 | idx` (docs/schema.md)."""
+    return pa.array((row_serials << 32) | np.asarray(idx.to_numpy(zero_copy_only=False), dtype=np.int64))
 
 
 def serials_of_rows(serials: np.ndarray, graph_ids: pa.ChunkedArray, of_graph: pa.ChunkedArray) -> np.ndarray:

@@ -19,12 +19,13 @@ import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 
 from younger_graph.errors import StoreErrorKind, first_line
 from younger_graph.store.base import (
-    GRAPH_COLUMNS,
+    GRAPH_NODE_COLUMNS,
     NODE_KEYS,
     REL_ENDPOINTS,
     GraphChunk,
@@ -33,6 +34,7 @@ from younger_graph.store.base import (
     StoreError,
     model_rows,
 )
+from younger_graph.views import ViewChunk
 
 DEFAULT_USER = "neo4j"
 DEFAULT_PASSWORD = "younger-graph"
@@ -47,6 +49,12 @@ CONSTRAINTS = [
     "CREATE INDEX model_graph IF NOT EXISTS FOR (m:Model) ON (m.graph_id)",
     "CREATE INDEX staging_graph IF NOT EXISTS FOR (g:GraphStaging) ON (g.graph_id)",
     "CREATE INDEX staging_operator IF NOT EXISTS FOR (o:OperatorStaging) ON (o.uid)",
+    # The architecture view (younger_graph.views), written at load with its graph.
+    "CREATE CONSTRAINT arch_operator_uid IF NOT EXISTS FOR (o:ArchOperator) REQUIRE o.uid IS UNIQUE",
+    "CREATE INDEX arch_operator_graph IF NOT EXISTS FOR (o:ArchOperator) ON (o.graph_id)",
+    "CREATE INDEX arch_operator_type IF NOT EXISTS FOR (o:ArchOperator) ON (o.op_type)",
+    "CREATE INDEX graph_arch IF NOT EXISTS FOR (g:Graph) ON (g.graph_id_arch)",
+    "CREATE INDEX staging_arch_operator IF NOT EXISTS FOR (o:ArchOperatorStaging) ON (o.uid)",
     # Written by `younger-graph communities`.
     "CREATE CONSTRAINT community_id IF NOT EXISTS FOR (c:Community) REQUIRE c.community_id IS UNIQUE",
     "CREATE INDEX community_graph IF NOT EXISTS FOR (c:Community) ON (c.graph_id)",
@@ -68,12 +76,24 @@ STAGE_FLOWS = (
     "CREATE (a)-[:FLOWS {src_slot: r.src_slot, dst_slot: r.dst_slot, scope: r.scope, tensor: r.tensor, "
     "dtype: r.dtype, shape: r.shape}]->(b)"
 )
+STAGE_ARCH_OPERATORS = (
+    "UNWIND $rows AS r MATCH (g:GraphStaging {graph_id: r.graph_id}) "
+    "CREATE (g)-[:ARCH_CONTAINS]->(o:ArchOperatorStaging) SET o = r"
+)
+STAGE_ARCH_FLOWS = (
+    "UNWIND $rows AS r MATCH (a:ArchOperatorStaging {uid: r.src}) MATCH (b:ArchOperatorStaging {uid: r.dst}) "
+    "CREATE (a)-[:ARCH_FLOWS {src_slot: r.src_slot, dst_slot: r.dst_slot, scope: r.scope, tensor: r.tensor, "
+    "dtype: r.dtype, shape: r.shape}]->(b)"
+)
 PUBLISH_GRAPH = (
     "MATCH (g:GraphStaging {graph_id: $graph_id}) SET g:Graph REMOVE g:GraphStaging "
-    "WITH g OPTIONAL MATCH (g)-[:CONTAINS]->(o:OperatorStaging) SET o:Operator REMOVE o:OperatorStaging"
+    "WITH g OPTIONAL MATCH (g)-[:CONTAINS]->(o:OperatorStaging) SET o:Operator REMOVE o:OperatorStaging "
+    "WITH DISTINCT g OPTIONAL MATCH (g)-[:ARCH_CONTAINS]->(a:ArchOperatorStaging) "
+    "SET a:ArchOperator REMOVE a:ArchOperatorStaging"
 )
 DELETE_STAGING = (
-    "MATCH (n) WHERE n:GraphStaging OR n:OperatorStaging WITH n LIMIT 10000 DETACH DELETE n RETURN count(*) AS n"
+    "MATCH (n) WHERE n:GraphStaging OR n:OperatorStaging OR n:ArchOperatorStaging WITH n LIMIT 10000 "
+    "DETACH DELETE n RETURN count(*) AS n"
 )
 
 WRITE_GRAPHS = "UNWIND $rows AS r CREATE (g:Graph) SET g = r"
@@ -95,6 +115,24 @@ WRITE_NESTED = (
     "RETURN collect(o) AS nodes } "
     "UNWIND g.edges AS e WITH nodes[e[0]] AS a, nodes[e[1]] AS b, e "
     "CREATE (a)-[:FLOWS {" + ", ".join(f"{p}: e[{i + 2}]" for i, p in enumerate(FLOW_PROPERTIES)) + "}]->(b)"
+)
+WRITE_ARCH_OPERATORS = (
+    "UNWIND $rows AS r MATCH (g:Graph {graph_id: r.graph_id}) "
+    "CREATE (g)-[:ARCH_CONTAINS]->(o:ArchOperator) SET o = r"
+)
+WRITE_ARCH_FLOWS = (
+    "UNWIND $rows AS r MATCH (a:ArchOperator {uid: r.src}) MATCH (b:ArchOperator {uid: r.dst}) "
+    "CREATE (a)-[:ARCH_FLOWS {src_slot: r.src_slot, dst_slot: r.dst_slot, scope: r.scope, tensor: r.tensor, "
+    "dtype: r.dtype, shape: r.shape}]->(b)"
+)
+# The vector indexes `similar` searches (younger_graph.arch.similar), one per view's embedding property;
+# `nearest` fetches more candidates than asked (RESCORE_MARGIN) and rescores them exactly.
+RESCORE_MARGIN = 20
+VECTOR_INDEXES = {"arch": "graph_embedding_arch", "exact": "graph_embedding_exact"}
+CREATE_VECTOR_INDEX = (
+    "CREATE VECTOR INDEX {name} IF NOT EXISTS FOR (g:Graph) ON (g.{prop}) "
+    "OPTIONS {{indexConfig: {{`vector.dimensions`: {dim}, `vector.similarity_function`: 'cosine', "
+    "`vector.quantization.enabled`: false}}}}"
 )
 WRITE_MODELS = (
     "UNWIND $rows AS r MERGE (m:Model {model_id: r.model_id}) SET m += r "
@@ -173,10 +211,35 @@ class Neo4jStore(Store):
             raise StoreError(f"lost the connection to Neo4j at {self.location}: {first_line(exc)}",
                              StoreErrorKind.UNREACHABLE) from None
 
+    def nearest(self, vectors: np.ndarray, k: int, view: str = "arch") -> list[list[tuple[str, float]]]:
+        """Candidates from Neo4j's vector index of the view (HNSW, approximate), over-fetched and
+        rescored exactly with their stored embeddings, so scores and order match the exact index."""
+        from younger_graph.query import resolve
+        from younger_graph.views import EMBEDDING_PROPERTY
+
+        index = VECTOR_INDEXES[view]
+        self.query("await_index", index=index)
+        search = resolve("vector_search")
+        fetch = max(2 * k, k + RESCORE_MARGIN)
+        out = []
+        for vector in vectors:
+            q = np.asarray(vector, dtype=np.float64)
+            df = self.run(search.text_for(self.backend), search.bind({
+                "index": index, "k": fetch, "vector": q.tolist(), "property": EMBEDDING_PROPERTY[view]}))
+            found = [(str(g), float(np.dot(q, np.asarray(e, dtype=np.float64))))
+                     for g, e in zip(df["graph_id"], df["embedding"])] if len(df) else []
+            out.append(sorted(found, key=lambda item: (-item[1], item[0]))[:k])
+        return out
+
     # -- schema and loading ---------------------------------------------------------------------
     def ensure_schema(self, attr_kinds: dict[str, str], model_columns: list[str]) -> dict[str, str]:
+        from younger_graph.arch.embed import DIM
+        from younger_graph.views import EMBEDDING_PROPERTY
+
+        vector_indexes = [CREATE_VECTOR_INDEX.format(name=name, prop=EMBEDDING_PROPERTY[view], dim=DIM)
+                          for view, name in VECTOR_INDEXES.items()]
         with self._session(True) as session:
-            for statement in CONSTRAINTS:
+            for statement in [*CONSTRAINTS, *vector_indexes]:
                 session.run(statement).consume()
             while session.run(DELETE_STAGING).single()["n"]:  # leftovers of a killed load
                 pass
@@ -192,10 +255,11 @@ class Neo4jStore(Store):
             tx.run(statement, rows=rows[start:start + self.batch_rows]).consume()
 
     def write_graph_chunk(self, chunk: GraphChunk) -> None:
+        arch_operators, arch_flows = self._arch_rows(chunk)
         if chunk.rows > self.stage_rows:
             self.wait_for_writes()
             try:
-                self._write_staged(*self._chunk_rows(chunk))
+                self._write_staged(*self._chunk_rows(chunk), arch_operators, arch_flows)
             except self._neo4j.exceptions.Neo4jError as exc:
                 error = _load_error(exc)
                 if error.kind is StoreErrorKind.REJECTED:  # a staged write leaves staging nodes: remove them
@@ -204,7 +268,13 @@ class Neo4jStore(Store):
                             pass
                 raise error from None
             return
-        work = self._nested_work(chunk) if self.write_mode == "nested" else self._match_work(chunk)
+        exact = self._nested_work(chunk) if self.write_mode == "nested" else self._match_work(chunk)
+
+        def work(tx: Any) -> None:
+            exact(tx)
+            self._in_batches(tx, WRITE_ARCH_OPERATORS, arch_operators)
+            self._in_batches(tx, WRITE_ARCH_FLOWS, arch_flows)
+
         if self.parallel_transactions <= 1:
             self._commit(work)
             return
@@ -266,9 +336,11 @@ class Neo4jStore(Store):
         return work
 
     def _write_staged(self, graphs: list[dict[str, Any]], operators: list[dict[str, Any]],
-                      flows: list[dict[str, Any]]) -> None:
+                      flows: list[dict[str, Any]], arch_operators: list[dict[str, Any]],
+                      arch_flows: list[dict[str, Any]]) -> None:
         with self._session(True) as session:
-            for statement, rows in ((STAGE_GRAPHS, graphs), (STAGE_OPERATORS, operators), (STAGE_FLOWS, flows)):
+            for statement, rows in ((STAGE_GRAPHS, graphs), (STAGE_OPERATORS, operators), (STAGE_FLOWS, flows),
+                                    (STAGE_ARCH_OPERATORS, arch_operators), (STAGE_ARCH_FLOWS, arch_flows)):
                 for start in range(0, len(rows), self.batch_rows):
                     batch = rows[start:start + self.batch_rows]
                     session.execute_write(lambda tx, st=statement, b=batch: tx.run(st, rows=b).consume())
@@ -277,7 +349,7 @@ class Neo4jStore(Store):
 
     @staticmethod
     def _chunk_rows(chunk: GraphChunk) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
-        graphs = [_clean(r) for r in chunk.graphs.select(GRAPH_COLUMNS).to_pylist()]
+        graphs = [_clean(r) for r in chunk.graphs.select(GRAPH_NODE_COLUMNS).to_pylist()]
         operators = []
         for row, attrs in zip(chunk.operators.to_pylist(), chunk.attr_props):
             row["uid"] = f"{row['graph_id']}:{row['idx']}"
@@ -288,6 +360,36 @@ class Neo4jStore(Store):
             e["dst"] = f"{e['graph_id']}:{e['dst']}"
             flows.append(e)
         return graphs, operators, flows
+
+    def write_arch_view(self, chunk: ViewChunk) -> None:
+        if not self.writable:
+            raise self.read_only_error()
+        operators, flows = self._arch_rows(chunk)
+
+        def work(tx: Any) -> None:
+            self._in_batches(tx, WRITE_ARCH_OPERATORS, operators)
+            self._in_batches(tx, WRITE_ARCH_FLOWS, flows)
+
+        with self._session(True) as session:
+            session.execute_write(work)
+
+    @staticmethod
+    def _arch_rows(arch: ViewChunk | GraphChunk | None) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """The architecture view's nodes (uid `<graph_id>:<idx>`, like operators) and flows."""
+        if isinstance(arch, GraphChunk):
+            arch = arch.arch
+        if arch is None:
+            return [], []
+        operators = []
+        for row in arch.operators.to_pylist():
+            row["uid"] = f"{row['graph_id']}:{row['idx']}"
+            operators.append(_clean(row))
+        flows = []
+        for e in arch.edges.to_pylist():
+            e["src"] = f"{e['graph_id']}:{e['src']}"
+            e["dst"] = f"{e['graph_id']}:{e['dst']}"
+            flows.append(e)
+        return operators, flows
 
     def write_models(self, models: pa.Table) -> None:
         rows = [_clean(r) for r in model_rows(models)]
@@ -339,7 +441,7 @@ def nested_graphs(chunk: GraphChunk) -> list[dict[str, Any]]:
     for gid, *edge in zip(*columns):
         edges_by_graph.setdefault(gid, []).append(edge)
     out = []
-    for props in chunk.graphs.select(GRAPH_COLUMNS).to_pylist():
+    for props in chunk.graphs.select(GRAPH_NODE_COLUMNS).to_pylist():
         ops = sorted(ops_by_graph.get(props["graph_id"], []), key=lambda r: r["idx"])
         if [r["idx"] for r in ops] != list(range(len(ops))):
             raise StoreError(f"graph {props['graph_id']}: operator idx values are not 0..n-1", StoreErrorKind.REJECTED)
