@@ -17,7 +17,6 @@ from conftest import native_core
 from younger_graph.loaders.onnx_files import extract_bytes, extract_file
 from younger_graph.loaders.results import new_row
 
-from younger_graph.metrics import entropy_bits
 from younger_graph.schema import EDGES_SCHEMA, GRAPHS_SCHEMA, OPERATORS_SCHEMA
 
 native = native_core()
@@ -59,19 +58,18 @@ def native_bytes(data: bytes, name: str = "m.onnx") -> Side:
 
 
 def native_file(path: str | os.PathLike) -> Side:
-    """The native core reading the file itself (`extract_path`: sha256 overlapped with parsing)."""
+    """The native core reading the file itself (`extract_path`: sha256 overlapped with parsing), its
+    result converted as extraction converts it (younger_graph.walk.native.convert)."""
+    from younger_graph.walk.native import convert
+
     sha, size, result = native.extract_path(str(path))
-    header, error, graph, ops, edges = result
-    head = None if header is None else (header["ir_version"], header["opsets"], header["producer"])
-    if error is not None:
-        if header is not None:  # walker errors: the file's name starts them, as on the Python side
-            error = f"{os.path.basename(str(path))} {error}"
-        return Side(error, head, None, None, None, sha, size)
-    row = dict(graph)
-    row["op_type_entropy"] = entropy_bits(row.pop("op_type_counts"))
-    row["num_models"] = 0
-    assert set(row) == set(GRAPHS_SCHEMA.names), set(row) ^ set(GRAPHS_SCHEMA.names)
-    return Side(None, head, row, pa.Table.from_batches([ops]), pa.Table.from_batches([edges]), sha, size)
+    found = convert(result, os.path.basename(str(path)))
+    head = None if found.header is None else (found.header["ir_version"], found.header["opsets"],
+                                              found.header["producer"])
+    if found.graph is None:
+        return Side(found.error, head, None, None, None, sha, size)
+    g = found.graph
+    return Side(None, head, dict(g.graph_row), g.operators, g.edges, sha, size)
 
 
 def differences(py: Side, nat: Side) -> list[str]:

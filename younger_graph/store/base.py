@@ -25,7 +25,7 @@ import pyarrow.parquet as pq
 
 from younger_graph.errors import QueryError, StoreError, StoreErrorKind, first_line
 from younger_graph.names import metadata_columns
-from younger_graph.schema import SCHEMAS, TABLE_NAMES
+from younger_graph.schema import CORE_TABLES, SCHEMAS, TABLE_NAMES
 from younger_graph.store.properties import (
     MAX_INDEXED_CHARS,
     AttributeFlattener,
@@ -119,13 +119,11 @@ class GraphChunk:
         return self.operators.num_rows + self.edges.num_rows
 
     def bound_indexed_strings(self) -> None:
-        """op_type is indexed in the stores (Neo4j refuses index keys over ~8 KB): bound it by the rule
-        attribute strings follow (properties.bounded_text)."""
-        op_type = self.operators.column("op_type")
-        if (pc.max(pc.utf8_length(op_type)).as_py() or 0) > MAX_INDEXED_CHARS:
-            bounded = pa.array([bounded_text(t) for t in op_type.to_pylist()], pa.string())
-            self.operators = self.operators.set_column(self.operators.schema.get_field_index("op_type"), "op_type",
-                                                       bounded)
+        """op_type is indexed in the stores (Neo4j refuses index keys over ~8 KB), on operators and on
+        the architecture view's: bound it by the rule attribute strings follow (properties.bounded_text)."""
+        self.operators = _bounded_op_types(self.operators)
+        if self.arch is not None:
+            self.arch.operators = _bounded_op_types(self.arch.operators)
 
     def graph(self, graph_id: str) -> GraphChunk:
         """The part of this chunk that is one graph."""
@@ -153,6 +151,14 @@ class GraphChunk:
         codes = pa.array(self.attr_codes)
         return {name: pa.array([p.get(name) for p in self.attr_distinct], arrow_types[name]).take(codes)
                 for name in names}
+
+
+def _bounded_op_types(table: pa.Table) -> pa.Table:
+    op_type = table.column("op_type")
+    if (pc.max(pc.utf8_length(op_type)).as_py() or 0) <= MAX_INDEXED_CHARS:
+        return table
+    bounded = pa.array([bounded_text(t) for t in op_type.to_pylist()], pa.string())
+    return table.set_column(table.schema.get_field_index("op_type"), "op_type", bounded)
 
 
 def _runs(table: pa.Table) -> Iterator[tuple[str, pa.Table]]:
@@ -477,8 +483,8 @@ class Store(ABC):
             chunk.flatten_attrs(flattener)
             self.write_graph_chunk(chunk)
         except StoreError as exc:
-            if exc.kind is not StoreErrorKind.REJECTED:
-                raise
+            if exc.kind is not StoreErrorKind.REJECTED or isinstance(exc, BulkLoadRejected):
+                raise  # a bulk load is started again graph by graph (load), not sorted out here
             ids = chunk.graphs.column("graph_id").to_pylist()
             if len(ids) == 1:
                 summary.rejected_graphs[ids[0]] = first_line(exc, 300)
@@ -534,6 +540,8 @@ def check_tables(folder: Path) -> None:
     for table in TABLE_NAMES:
         path = table_path(folder, table)
         if not path.is_file():
+            if table not in CORE_TABLES:  # a folder of format 1: the load computes the architecture view
+                continue
             raise StoreError(f"{folder} has no {table}.parquet (an incomplete extraction folder): "
                              "run `younger-graph extract` into it again", StoreErrorKind.MISSING)
         try:
@@ -541,7 +549,7 @@ def check_tables(folder: Path) -> None:
         except (OSError, pa.ArrowException) as exc:
             raise StoreError(f"{path} cannot be read as Parquet ({first_line(exc, 200)})",
                              StoreErrorKind.INVALID) from None
-        missing = [c for c in REQUIRED_COLUMNS[table] if c not in names]
+        missing = [c for c in REQUIRED_COLUMNS.get(table, SCHEMAS[table].names) if c not in names]
         if missing:
             raise StoreError(f"{path} lacks the columns {', '.join(missing)}", StoreErrorKind.INVALID)
 

@@ -135,6 +135,8 @@ class EmbeddedStore(Store):
     def _open(self) -> None:
         import ladybug
 
+        if self.writable:  # a new database may name a folder that does not exist yet
+            Path(self.location).parent.mkdir(parents=True, exist_ok=True)
         try:
             self.db = self._database(self.location, self.writable)
             self.conn = ladybug.Connection(self.db)

@@ -17,7 +17,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from younger_graph.graph import ExtractedGraph
+from younger_graph.graph import ExtractedGraph, with_arch_view
 from younger_graph.metrics import entropy_bits
 
 ENV = "YOUNGER_GRAPH_NATIVE"
@@ -81,6 +81,6 @@ def convert(result: Any, label: str) -> NativeResult:
     row = dict(graph)
     row["op_type_entropy"] = entropy_bits(row.pop("op_type_counts"))  # numpy's bits, not a Rust twin's
     row["num_models"] = 0
-    return NativeResult(header, None, ExtractedGraph(row["graph_id"], row["graph_id_noattr"], row,
-                                                     pa.Table.from_batches([operators]),
-                                                     pa.Table.from_batches([edges])))
+    graph = ExtractedGraph(row["graph_id"], row["graph_id_noattr"], row, pa.Table.from_batches([operators]),
+                           pa.Table.from_batches([edges]))
+    return NativeResult(header, None, with_arch_view(graph))  # the view is computed from the rows, as for every walker
