@@ -46,11 +46,13 @@ def stats(
     report: Annotated[Path | None, typer.Option(
         "--report", help="Write a self-contained HTML report (tables and plots) to this file.")] = None,
     out: OutFile = None,
-    top: Annotated[int, typer.Option("--top", help="Rows in the top op types and co-occurrence lists.")] = 30,
+    top: Annotated[int, typer.Option(
+        "--top", help="Rows in the top op types, co-occurrence and building-block lists.")] = 30,
     username: UserOption = None,
     password: PasswordOption = None,
 ) -> None:
-    """Corpus statistics: models, sizes, operator types, degrees, structure, co-occurrence."""
+    """Corpus statistics: models, sizes, operator types, degrees, structure, co-occurrence, and the
+    communities' building blocks once `communities` has run."""
     import younger_graph as yg
     from younger_graph.stats import render_html, render_json, render_markdown
 

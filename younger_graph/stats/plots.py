@@ -49,7 +49,8 @@ def _empty(ax: Any, title: str) -> None:
     ax.set_yticks([])
 
 
-def _histogram(ax: Any, dist: dict[str, Any], title: str, xlabel: str, color: str = BAR) -> None:
+def _histogram(ax: Any, dist: dict[str, Any], title: str, xlabel: str, color: str = BAR,
+               ylabel: str = "graphs") -> None:
     bins = dist.get("histogram") or []
     if not bins:
         _empty(ax, title)
@@ -61,7 +62,7 @@ def _histogram(ax: Any, dist: dict[str, Any], title: str, xlabel: str, color: st
     ax.set_title(title)
     ax.set_xlabel(f"{xlabel}   (n={dist['count']:,}, median {dist['median']:.4g}, p90 {dist['p90']:.4g}, "
                   f"max {dist['max']:.4g})")
-    ax.set_ylabel("graphs")
+    ax.set_ylabel(ylabel)
 
 
 def operators_per_graph(doc: dict[str, Any]) -> Figure:
@@ -143,6 +144,20 @@ def structure(doc: dict[str, Any]) -> Figure:
     return fig
 
 
+def communities(doc: dict[str, Any], method: str) -> Figure:
+    """One community method: communities per graph, community and boundary sizes, modularity per graph."""
+    entry = doc["communities"][method]
+    fig = _figure(10, 6.4)
+    panels = (("per_graph", "Communities per graph", "communities", "graphs"),
+              ("size", "Community size (nodes)", "nodes", "communities"),
+              ("boundary_size", "Boundary size (nodes)", "nodes", "communities"),
+              ("modularity", "Modularity per graph", "modularity", "graphs"))
+    for i, (key, title, xlabel, ylabel) in enumerate(panels):
+        _histogram(fig.add_subplot(2, 2, i + 1), entry[key], f"{title} ({method})", xlabel,
+                   BAR if i % 3 == 0 else BAR2, ylabel)
+    return fig
+
+
 PLOTS: dict[str, Callable[[dict[str, Any]], Figure]] = {
     "operators_per_graph": operators_per_graph,
     "edges_per_graph": edges_per_graph,
@@ -168,14 +183,24 @@ def figure_png(fig: Figure, dpi: int = 110) -> bytes:
     return buf.getvalue()
 
 
+COMMUNITY_PLOT = "communities_"  # + method: one figure per community method in the document
+
+
+def plot_names(doc: dict[str, Any]) -> list[str]:
+    """The plots of this document: the fixed ones, then one per community method present."""
+    return [*PLOTS, *(COMMUNITY_PLOT + m for m in doc.get("communities") or {})]
+
+
 def make(doc: dict[str, Any], name: str) -> Figure:
     with rc_context(STYLE):
+        if name.startswith(COMMUNITY_PLOT):
+            return communities(doc, name[len(COMMUNITY_PLOT):])
         return PLOTS[name](doc)
 
 
 def svg_texts(doc: dict[str, Any]) -> dict[str, str]:
     """Every plot as standalone SVG text (render once, use for the report and for --plots)."""
-    return {name: figure_svg(make(doc, name), name, inline=False) for name in PLOTS}
+    return {name: figure_svg(make(doc, name), name, inline=False) for name in plot_names(doc)}
 
 
 def inline(svg: str) -> str:
@@ -189,7 +214,7 @@ def write_plots(doc: dict[str, Any], folder: str | Path, svgs: dict[str, str] | 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     written = []
-    for name in PLOTS:
+    for name in plot_names(doc):
         png, svg = folder / f"{name}.png", folder / f"{name}.svg"
         png.write_bytes(figure_png(make(doc, name)))
         svg.write_text(svgs[name] if svgs else figure_svg(make(doc, name), name, inline=False), encoding="utf-8")
