@@ -292,7 +292,7 @@ def expected_doc(t: dict[str, pd.DataFrame], task: str | None = None, where_ids:
     }
     n_graphs = len(gids)
     return {
-        "schema_version": 1,
+        "schema_version": 2,
         "selection": {"task": task, "where": where, "where_params": where_params or {}, "graphs": n_graphs},
         "overview": {
             "models": len(models), "models_ok": n_ok, "models_failed": len(models) - n_ok, "graphs": n_graphs,
