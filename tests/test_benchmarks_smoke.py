@@ -101,3 +101,16 @@ def test_load_quick(tmp_path: Path, sample_dir: Path) -> None:
     assert result["neo4j"]["status"] in ("ok", "skipped", "failed")
     if result["neo4j"]["status"] == "ok":
         assert {"batched", "naive"} <= set(result["neo4j"])
+
+
+def test_communities_quick(tmp_path: Path, sample_dir: Path) -> None:
+    json_path = tmp_path / "communities.json"
+    _run("communities.py", "--quick", "--sample", str(sample_dir), "--synth-out", str(tmp_path / "synth"),
+         "--json", str(json_path), timeout=300)
+    result = _result(json_path)
+    assert {"benchmark", "machine", "corpus", "communities_command", "stats_before", "stats_after", "added_s",
+            "ratios", "targets", "missed", "consistent"} <= set(result)
+    assert result["consistent"] is True and result["problems"] == []
+    command = result["communities_command"]
+    assert command["wall_s"] > 0 and command["peak_rss_mb"] > 0 and command["communities"] > 0
+    assert any(k.startswith("stats_community") for k in result["section_queries_s"])
