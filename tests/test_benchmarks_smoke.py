@@ -156,3 +156,16 @@ def test_similarity_quick(tmp_path: Path) -> None:
     assert {"machine", "targets", "speed"} <= set(result)
     speed = result["speed"]
     assert speed["graphs"] > 0 and speed["similar_median_ms"] > 0 and speed["embed_s"] > 0
+
+
+def test_communities_quick(tmp_path: Path, sample_dir: Path) -> None:
+    json_path = tmp_path / "communities.json"
+    _run("communities.py", "--quick", "--sample", str(sample_dir), "--synth-out", str(tmp_path / "synth"),
+         "--json", str(json_path), timeout=300)
+    result = _result(json_path)
+    assert {"benchmark", "machine", "corpus", "communities_command", "stats_before", "stats_after", "added_s",
+            "ratios", "targets", "missed", "consistent"} <= set(result)
+    assert result["consistent"] is True and result["problems"] == []
+    command = result["communities_command"]
+    assert command["wall_s"] > 0 and command["peak_rss_mb"] > 0 and command["communities"] > 0
+    assert any(k.startswith("stats_community") for k in result["section_queries_s"])

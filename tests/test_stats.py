@@ -292,7 +292,7 @@ def expected_doc(t: dict[str, pd.DataFrame], task: str | None = None, where_ids:
     }
     n_graphs = len(gids)
     return {
-        "schema_version": 1,
+        "schema_version": 2,
         "selection": {"view": "exact", "task": task, "where": where, "where_params": where_params or {},
                       "graphs": n_graphs},
         "overview": {

@@ -14,14 +14,19 @@ smallest node idx (k = 0, 1, ...).
 
 Write-back (docs/communities.md): `(:Graph)-[:HAS_COMMUNITY]->(:Community)` and
 `(:Operator)-[:MEMBER_OF]->(:Community)`, Community keyed by `<graph_id>:<method>:<k>` with
-`graph_id, method, k, size, boundary_size, hash, hash_noattr`. The boundary of a community is the
-set of nodes outside it adjacent to it in either direction. `hash` is the yg-wl-1 hash of the
+`graph_id, method, k, size, operators, boundary_size, hash, hash_noattr, modularity`. The boundary
+of a community is the set of nodes outside it adjacent to it in either direction. `hash` is the yg-wl-1 hash of the
 community plus its boundary (boundary labels marked) with every flow that has an endpoint inside the
 community; `hash_noattr` the same over the no-attribute labels. Equal hashes = the same subgraph.
+`operators` counts the members of kind `operator`; `modularity` is the modularity of the graph's
+whole partition (networkx's `modularity` on the same undirected simple graph; the same value on every
+community of the graph and method, null for a graph without flows), so `stats` reads it per graph.
 
 Work goes in batches of whole graphs: read through Cypher, computed here, written in one
 transaction per batch, so reruns skip graphs that already have communities of the method
-(`force=True` deletes and recomputes them, in the same transaction as the new rows).
+(`force=True` deletes and recomputes them, in the same transaction as the new rows). Communities
+written before `operators` and `modularity` existed are *outdated*: a rerun recomputes their graphs
+the same way, so an older store is completed by running the command again.
 """
 
 from __future__ import annotations
@@ -48,10 +53,11 @@ from younger_graph.reading import (
     boundary_nodes,
     community_incidence,
     graphs_with_communities,
+    graphs_with_outdated_communities,
     read_batch,
     select_graphs,
 )
-from younger_graph.schema import DEFAULT_SEED, KIND_INPUT, KIND_OUTPUT
+from younger_graph.schema import DEFAULT_SEED, KIND_INPUT, KIND_OPERATOR, KIND_OUTPUT
 from younger_graph.store.base import Store
 
 METHODS = ("cnm", "louvain", "wcc")
@@ -62,7 +68,10 @@ BATCH_GRAPHS = 1_000
 COMMUNITY_SCHEMA = pa.schema([
     ("community_id", pa.string()), ("graph_id", pa.string()), ("method", pa.string()), ("k", pa.int64()),
     ("size", pa.int64()), ("boundary_size", pa.int64()), ("hash", pa.string()), ("hash_noattr", pa.string()),
+    ("operators", pa.int64()), ("modularity", pa.float64()),
 ])
+# Community properties added after the first release: declared on older stores at the next run.
+ADDED_PROPERTIES = {"operators": "INT64", "modularity": "DOUBLE"}
 LINK_SCHEMA = pa.schema([("from", pa.string()), ("to", pa.string())])
 
 Progress = Callable[[int, int], None]
@@ -74,6 +83,7 @@ class CommunitySummary:
     seed: int | None = None
     graphs: int = 0  # graphs computed in this run
     skipped: int = 0  # graphs that already had communities of this method (rerun with force)
+    outdated: int = 0  # graphs recomputed because their communities predate `operators` and `modularity`
     communities: int = 0  # communities written in this run
     total_communities: int = 0  # communities of this method in the store after the run
     unique_subgraphs: int = 0  # distinct `hash` (with attributes) among them
@@ -82,9 +92,10 @@ class CommunitySummary:
     warnings: list[str] = field(default_factory=list)
 
     def line(self) -> str:
+        refreshed = f", {self.outdated} outdated ones recomputed" if self.outdated else ""
         return (f"{self.method}: {self.communities} communities in {self.graphs} graphs "
-                f"({self.skipped} graphs already done); {self.total_communities} {self.method} communities in "
-                f"the store, {self.unique_subgraphs} unique subgraphs with attributes, "
+                f"({self.skipped} graphs already done{refreshed}); {self.total_communities} {self.method} "
+                f"communities in the store, {self.unique_subgraphs} unique subgraphs with attributes, "
                 f"{self.unique_subgraphs_noattr} without")
 
     def as_dict(self) -> dict[str, Any]:
@@ -136,15 +147,26 @@ def check_method(method: str) -> str:
     return method
 
 
-def partition(nodes: Sequence[int], edges: Sequence[tuple[int, int]], method: str,
-              seed: int = DEFAULT_SEED) -> list[list[int]]:
-    """Communities of an undirected simple graph, each sorted, numbered by their smallest node."""
-    check_method(method)
+def _simple_graph(nodes: Sequence[int], edges: Sequence[tuple[int, int]]) -> Any:
+    """The DAG as networkx sees it here: undirected, simple, nodes and edges added in sorted order."""
     import networkx as nx  # imported on use: 0.5 s, and only this step needs it
 
     g = nx.Graph()
     g.add_nodes_from(sorted(nodes))
     g.add_edges_from(sorted({(min(u, v), max(u, v)) for u, v in edges if u != v}))
+    return g
+
+
+def partition(nodes: Sequence[int], edges: Sequence[tuple[int, int]], method: str,
+              seed: int = DEFAULT_SEED) -> list[list[int]]:
+    """Communities of an undirected simple graph, each sorted, numbered by their smallest node."""
+    return _partition(_simple_graph(nodes, edges), method, seed)
+
+
+def _partition(g: Any, method: str, seed: int) -> list[list[int]]:
+    check_method(method)
+    import networkx as nx
+
     if method == "wcc":
         parts: Any = nx.connected_components(g)
     elif g.number_of_edges() == 0:
@@ -156,6 +178,15 @@ def partition(nodes: Sequence[int], edges: Sequence[tuple[int, int]], method: st
     return sorted((sorted(p) for p in parts), key=lambda c: c[0])
 
 
+def partition_modularity(g: Any, parts: list[list[int]]) -> float | None:
+    """Modularity of a partition of `g` (networkx's `modularity`); None without edges (undefined)."""
+    import networkx as nx
+
+    if g.number_of_edges() == 0:
+        return None
+    return float(nx.algorithms.community.modularity(g, parts))
+
+
 @dataclass
 class GraphCommunities:
     graph_id: str
@@ -163,6 +194,8 @@ class GraphCommunities:
     boundaries: list[list[int]]
     hashes: list[str]
     hashes_noattr: list[str]
+    operators: list[int] = field(default_factory=list)  # members of kind `operator`, per community
+    modularity: float | None = None  # of the whole partition
 
 
 def describe(graph_id: str, ops: pd.DataFrame, flows: pd.DataFrame, parts: list[list[int]]) -> GraphCommunities:
@@ -183,6 +216,8 @@ def describe(graph_id: str, ops: pd.DataFrame, flows: pd.DataFrame, parts: list[
     ptr, incident = community_incidence(src, dst, owner, len(parts))
     local = np.full(n, -1, dtype=np.int64)
     out = GraphCommunities(graph_id, parts, [], [], [])
+    is_operator = ops["kind"].to_numpy() == KIND_OPERATOR
+    out.operators = [int(is_operator[m].sum()) for m in members]
     for k, m in enumerate(members):
         e = incident[ptr[k]:ptr[k + 1]]
         boundary = boundary_nodes(m, src, dst, e)
@@ -236,7 +271,8 @@ def _rows(method: str, result: GraphCommunities, uid_of: dict[int, Any]
         cid = f"{gid}:{method}:{k}"
         communities.append({"community_id": cid, "graph_id": gid, "method": method, "k": k, "size": len(part),
                             "boundary_size": len(result.boundaries[k]), "hash": result.hashes[k],
-                            "hash_noattr": result.hashes_noattr[k]})
+                            "hash_noattr": result.hashes_noattr[k], "operators": result.operators[k],
+                            "modularity": result.modularity})
         has_to.append(cid)
         member_from.extend(uid_of[i] for i in part)
         member_to.extend([cid] * len(part))
@@ -256,11 +292,16 @@ def compute_communities(store: Store, method: str = "cnm", *, where: str | None 
     delete = library().get("delete_communities")
     store.require_writable()
     store.ensure_schema({}, [])  # each backend declares Community and its links with the rest of its schema
+    store.ensure_properties("Community", ADDED_PROPERTIES)  # a store written before they existed
     graphs = select_graphs(store, Selection(where=where))
+    outdated: set[str] = set()
     if not force:
         done = graphs_with_communities(store, method)
+        outdated = graphs_with_outdated_communities(store, method) if done else set()
+        done -= outdated
         keep = ~graphs["graph_id"].isin(done)
         summary.skipped = int((~keep).sum())
+        summary.outdated = int(graphs["graph_id"].isin(outdated).sum())
         graphs = graphs[keep]
     gds = method == "wcc" and use_gds and _gds_available(store)
     gds_graphs = 0
@@ -284,21 +325,24 @@ def compute_communities(store: Store, method: str = "cnm", *, where: str | None 
             if ops is None or not len(ops):
                 continue
             flows = flows_by.get(gid, empty_flows)
-            parts = partition(ops["idx"].tolist(), list(zip(flows["src"].tolist(), flows["dst"].tolist())),
-                              method, seed)
+            simple = _simple_graph(ops["idx"].tolist(), list(zip(flows["src"].tolist(), flows["dst"].tolist())))
+            parts = _partition(simple, method, seed)
             if from_gds is not None:
                 if from_gds.get(gid) == parts:
                     gds_graphs += 1
                 else:
                     summary.warnings.append(f"{gid}: GDS wcc differs from networkx; networkx's result is stored")
             uid_of = dict(zip(ops["idx"].tolist(), ops["uid"].tolist()))
-            c, h, mf, mt = _rows(method, describe(gid, ops, flows, parts), uid_of)
+            described = describe(gid, ops, flows, parts)
+            described.modularity = partition_modularity(simple, parts)
+            c, h, mf, mt = _rows(method, described, uid_of)
             communities += c
             has_from += [gid] * len(h)
             has_to += h
             member_from += mf
             member_to += mt
-        prepare = [(delete.text_for(store.backend), {"ids": ids, "method": method})] if force else []
+        replace = force or not outdated.isdisjoint(ids)  # old communities go in the same transaction
+        prepare = [(delete.text_for(store.backend), {"ids": ids, "method": method})] if replace else []
         store.write_rows([
             ("Community", pa.Table.from_pylist(communities, schema=COMMUNITY_SCHEMA)),
             ("HAS_COMMUNITY", pa.table({"from": has_from, "to": has_to}, schema=LINK_SCHEMA)),

@@ -35,7 +35,8 @@ from younger_graph.store.base import Store
 
 __all__ = [
     "OPERATOR_COLUMNS", "Selection", "batches", "boundary_nodes", "community_incidence", "graphs_with_communities",
-    "read_batch", "read_communities", "read_flow_types", "read_graph_keys", "read_graph_models", "select_graphs",
+    "graphs_with_outdated_communities", "read_batch", "read_communities", "read_flow_types", "read_graph_keys",
+    "read_graph_models", "select_graphs",
 ]
 
 ID_CHUNK = 10_000  # graph ids bound to one statement, at most
@@ -205,6 +206,13 @@ def graphs_with_communities(store: Store, method: str) -> set[str]:
         df = store.query("graphs_with_communities", method=method)
     except QueryError:  # a store written before Community existed
         return set()
+    return {str(g) for g in df["graph_id"]} if len(df) else set()
+
+
+def graphs_with_outdated_communities(store: Store, method: str) -> set[str]:
+    """Graphs whose communities of `method` were written before `operators`/`modularity` existed
+    (the store must declare those properties: communities.compute_communities does)."""
+    df = store.query("graphs_with_outdated_communities", method=method)
     return {str(g) for g in df["graph_id"]} if len(df) else set()
 
 

@@ -47,7 +47,8 @@ def stats(
     report: Annotated[Path | None, typer.Option(
         "--report", help="Write a self-contained HTML report (tables and plots) to this file.")] = None,
     out: OutFile = None,
-    top: Annotated[int, typer.Option("--top", help="Rows in the top op types and co-occurrence lists.")] = 30,
+    top: Annotated[int, typer.Option(
+        "--top", help="Rows in the top op types, co-occurrence and building-block lists.")] = 30,
     view: ViewOption = "exact",
     corpus_map: Annotated[bool | None, typer.Option(
         "--map/--no-map", help="Add the map of the corpus: a 2-D projection (t-SNE) of the architecture "
@@ -56,8 +57,8 @@ def stats(
     username: UserOption = None,
     password: PasswordOption = None,
 ) -> None:
-    """Corpus statistics: models, sizes, operator types, degrees, structure, co-occurrence, and a map
-    of the corpus."""
+    """Corpus statistics: models, sizes, operator types, degrees, structure, co-occurrence, a map of
+    the corpus, and the communities' building blocks once `communities` has run."""
     import younger_graph as yg
     from younger_graph.stats import render_html, render_json, render_markdown
 

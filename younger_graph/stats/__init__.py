@@ -21,12 +21,13 @@ _WHERE = {
     "STATS_QUERIES": "compute",
     "StatsError": "compute",
     "compute_stats": "compute",
-    "distribution": "compute",
+    "distribution": "values",
     "render_html": "render",
     "render_json": "render",
     "render_markdown": "render",
     "write_plots": "plots",
     "svg_texts": "plots",
+    "plot_names": "plots",
 }
 
 __all__ = ["FORMATS", *sorted(_WHERE)]

@@ -11,20 +11,19 @@ data gives the same document on every backend.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from younger_graph.errors import QueryLibraryError, StatsError
 from younger_graph.query import resolve
+from younger_graph.stats.communities import COMMUNITY_QUERIES, community_methods, community_section
+from younger_graph.stats.values import as_int, distribution, plain, ratio
 from younger_graph.views import check_view
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: the `communities` section
 TOP = 30
-ENTROPY_BIN = 0.5  # bits per histogram bin of op_type_entropy
 
 Progress = Callable[[str, int, int], None]
 
@@ -49,14 +48,14 @@ def compute_stats(store: Any, task: str | None = None, where: str | None = None,
     `where`: a library query name (or .cypher file, or Cypher text) returning a `graph_id` column;
     only those graphs (and their models) are counted. `where_params` are that query's parameters.
     """
-    steps = len(STATS_QUERIES) + (1 if where else 0) + (1 if task else 0) + (1 if corpus_map else 0)
+    steps = len(STATS_QUERIES) + 1 + (1 if where else 0) + (1 if task else 0) + (1 if corpus_map else 0)
     done = 0
 
     def tick(label: str) -> None:
         nonlocal done
         done += 1
         if on_progress:
-            on_progress(label, done, steps)
+            on_progress(label, done, max(steps, done))
 
     where_ids: list[str] | None = None
     given: dict[str, Any] = {}
@@ -88,9 +87,12 @@ def compute_stats(store: Any, task: str | None = None, where: str | None = None,
     in_degrees = run("stats_in_degrees", graph_ids=graph_ids)
     out_degrees = run("stats_out_degrees", graph_ids=graph_ids)
     cooccurrence = run("stats_cooccurrence", graph_ids=graph_ids, top=top)
+    methods = community_methods(store, graph_ids)
+    tick("stats_community_methods")
+    steps += len(methods) * COMMUNITY_QUERIES
 
-    graphs = _int(overview.get("graphs"))
-    nodes = _int(overview.get("nodes"))
+    graphs = as_int(overview.get("graphs"))
+    nodes = as_int(overview.get("nodes"))
     models_ok = sum(r["models_ok"] for r in by_task)  # every model has one task row ('' when none)
     doc = {
         "schema_version": SCHEMA_VERSION,
@@ -98,7 +100,7 @@ def compute_stats(store: Any, task: str | None = None, where: str | None = None,
             "view": view,
             "task": task,
             "where": where,
-            "where_params": {k: _plain(v) for k, v in sorted(given.items())},
+            "where_params": {k: plain(v) for k, v in sorted(given.items())},
             "graphs": graphs,
         },
         "overview": {
@@ -106,12 +108,12 @@ def compute_stats(store: Any, task: str | None = None, where: str | None = None,
             "models_ok": models_ok,
             "models_failed": sum(r["models_failed"] for r in by_task),
             "graphs": graphs,
-            "graphs_noattr": _int(overview.get("graphs_noattr")),
-            "graphs_arch": _int(overview.get("graphs_arch")),
-            "dedup_ratio": _ratio(models_ok, graphs),
+            "graphs_noattr": as_int(overview.get("graphs_noattr")),
+            "graphs_arch": as_int(overview.get("graphs_arch")),
+            "dedup_ratio": ratio(models_ok, graphs),
             "nodes": nodes,
-            "operators": _int(overview.get("operators")),
-            "edges": _int(overview.get("edges")),
+            "operators": as_int(overview.get("operators")),
+            "edges": as_int(overview.get("edges")),
             "op_types": len({r["op_type"] for r in op_types}),
             # distinct (op_type, domain, attrs) = Σ over (op_type, domain) of its distinct attribute sets
             "vocabulary_with_attrs": sum(r["attr_variants"] for r in op_types),
@@ -134,6 +136,8 @@ def compute_stats(store: Any, task: str | None = None, where: str | None = None,
 
         doc["map"] = make_map(store, graph_ids)
         tick("map")
+    if len(methods):  # only once `younger-graph communities` has written some
+        doc["communities"] = community_section(store, run, methods, graph_ids, top)
     return doc
 
 
@@ -154,60 +158,11 @@ def _where_graph_ids(store: Any, where: str, params: dict[str, Any]) -> tuple[li
     return sorted({g for g in df["graph_id"] if isinstance(g, str)}), {k: bound.get(k, v) for k, v in params.items()}
 
 
-# -- distributions ------------------------------------------------------------------------------
-def log2_bins(values: np.ndarray) -> list[dict[str, Any]]:
-    """Integer values → bins [0,0], [1,1], [2,3], [4,7], ... from the bin of the smallest value to the
-    bin of the largest (empty bins in between kept); `lo`/`hi` inclusive. Negative values are skipped."""
-    v = np.asarray(values, dtype=np.int64)
-    v = v[v >= 0]
-    if v.size == 0:
-        return []
-    keys = np.array([int(x).bit_length() for x in v.tolist()], dtype=np.int64)  # 0 → 0, 1 → 1, 2..3 → 2, ...
-    counts = np.bincount(keys)
-    bins = []
-    for k in range(int(keys.min()), int(keys.max()) + 1):
-        lo, hi = (0, 0) if k == 0 else (1 << (k - 1), (1 << k) - 1)
-        bins.append({"lo": lo, "hi": hi, "count": int(counts[k])})
-    return bins
-
-
-def linear_bins(values: np.ndarray, width: float) -> list[dict[str, Any]]:
-    """Float values → bins [k·width, (k+1)·width) from the smallest to the largest value's bin."""
-    v = np.asarray(values, dtype=np.float64)
-    if v.size == 0:
-        return []
-    keys = np.floor(v / width).astype(np.int64)
-    first = int(keys.min())
-    counts = np.bincount(keys - first)
-    return [{"lo": (first + i) * width, "hi": (first + i + 1) * width, "count": int(c)} for i, c in enumerate(counts)]
-
-
-def distribution(values: Any, *, bins: str = "log2") -> dict[str, Any]:
-    """count, min, max, mean, median, p90 (linear interpolation) and a histogram of `values`."""
-    v = np.asarray(pd.Series(values, dtype="float64").dropna(), dtype=np.float64)
-    integral = bins == "log2"
-    label = bins if integral else f"linear:{ENTROPY_BIN:g}"
-    if v.size == 0:
-        return {"count": 0, "min": None, "max": None, "mean": None, "median": None, "p90": None,
-                "bins": label, "histogram": []}
-    histogram = log2_bins(v.astype(np.int64)) if integral else linear_bins(v, ENTROPY_BIN)
-    return {
-        "count": int(v.size),
-        "min": int(v.min()) if integral else float(v.min()),
-        "max": int(v.max()) if integral else float(v.max()),
-        "mean": float(v.mean()),
-        "median": float(np.percentile(v, 50)),
-        "p90": float(np.percentile(v, 90)),
-        "bins": label,
-        "histogram": histogram,
-    }
-
-
 def _op_types(rows: list[dict[str, Any]], top: int) -> dict[str, Any]:
     rows = [dict(r) for r in rows]
     total = sum(r["occurrences"] for r in rows)
     for r in rows:
-        r["share"] = _ratio(r["occurrences"], total)
+        r["share"] = ratio(r["occurrences"], total)
     by_occ = sorted(rows, key=lambda r: (-r["occurrences"], r["op_type"], r["domain"]))[:top]
     by_graphs = sorted(rows, key=lambda r: (-r["graphs"], -r["occurrences"], r["op_type"], r["domain"]))[:top]
     return {"distinct": len(rows), "occurrences": total, "top": top, "by_occurrences": by_occ,
@@ -223,7 +178,7 @@ def _degrees(df: pd.DataFrame, nodes: int) -> dict[str, Any]:
     total = sum(r["degree"] * r["nodes"] for r in rows)
     return {
         "nodes": nodes,
-        "mean": _ratio(total, nodes),
+        "mean": ratio(total, nodes),
         "max": rows[-1]["degree"] if rows else None,
         "histogram": rows,
     }
@@ -236,7 +191,7 @@ def _structure(df: pd.DataFrame, features: dict[str, Any], graphs: int) -> dict[
     def col(frame: pd.DataFrame, name: str) -> Any:
         return frame[name] if len(frame) else []
 
-    counts = {k: _int(features.get(k)) for k in ("control_flow", "subgraphs", "functions", "custom_domain",
+    counts = {k: as_int(features.get(k)) for k in ("control_flow", "subgraphs", "functions", "custom_domain",
                                                    "multi_component", "cyclic", "missing_metrics")}
     return {
         "graphs": graphs,
@@ -249,7 +204,7 @@ def _structure(df: pd.DataFrame, features: dict[str, Any], graphs: int) -> dict[
         "max_in_degree": distribution(col(have, "max_in_degree")),
         "max_out_degree": distribution(col(have, "max_out_degree")),
         "counts": counts,
-        "fractions": {k: _ratio(v, graphs) for k, v in counts.items()},
+        "fractions": {k: ratio(v, graphs) for k, v in counts.items()},
     }
 
 
@@ -261,26 +216,4 @@ def _one_row(df: pd.DataFrame) -> dict[str, Any]:
 def _records(df: pd.DataFrame, columns: list[str]) -> list[dict[str, Any]]:
     if not len(df):
         return []
-    return [{c: _plain(row[c]) for c in columns} for row in df.to_dict(orient="records")]
-
-
-def _plain(value: Any) -> Any:
-    """numpy / pandas scalars → JSON-able Python values; NaN → None; integral floats stay floats."""
-    if value is None:
-        return None
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    if hasattr(value, "item"):
-        value = value.item()
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    return value
-
-
-def _int(value: Any) -> int:
-    value = _plain(value)
-    return 0 if value is None else int(value)
-
-
-def _ratio(a: float, b: float) -> float | None:
-    return None if not b else float(a) / float(b)
+    return [{c: plain(row[c]) for c in columns} for row in df.to_dict(orient="records")]

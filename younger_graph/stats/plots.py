@@ -51,7 +51,8 @@ def _empty(ax: Any, title: str) -> None:
     ax.set_yticks([])
 
 
-def _histogram(ax: Any, dist: dict[str, Any], title: str, xlabel: str, color: str = BAR) -> None:
+def _histogram(ax: Any, dist: dict[str, Any], title: str, xlabel: str, color: str = BAR,
+               ylabel: str = "graphs") -> None:
     bins = dist.get("histogram") or []
     if not bins:
         _empty(ax, title)
@@ -63,7 +64,7 @@ def _histogram(ax: Any, dist: dict[str, Any], title: str, xlabel: str, color: st
     ax.set_title(title)
     ax.set_xlabel(f"{xlabel}   (n={dist['count']:,}, median {dist['median']:.4g}, p90 {dist['p90']:.4g}, "
                   f"max {dist['max']:.4g})")
-    ax.set_ylabel("graphs")
+    ax.set_ylabel(ylabel)
 
 
 def operators_per_graph(doc: dict[str, Any]) -> Figure:
@@ -181,6 +182,17 @@ def corpus_map(doc: dict[str, Any]) -> Figure:
     method = {"tsne": "t-SNE", "pca": "PCA"}.get(m.get("method", ""), m.get("method", ""))
     _scatter(fig.add_subplot(1, 2, 1), points, "task", f"Graphs by task ({method} of {m.get('view', '')} embeddings)")
     _scatter(fig.add_subplot(1, 2, 2), points, "origin", "Graphs by origin")
+def communities(doc: dict[str, Any], method: str) -> Figure:
+    """One community method: communities per graph, community and boundary sizes, modularity per graph."""
+    entry = doc["communities"][method]
+    fig = _figure(10, 6.4)
+    panels = (("per_graph", "Communities per graph", "communities", "graphs"),
+              ("size", "Community size (nodes)", "nodes", "communities"),
+              ("boundary_size", "Boundary size (nodes)", "nodes", "communities"),
+              ("modularity", "Modularity per graph", "modularity", "graphs"))
+    for i, (key, title, xlabel, ylabel) in enumerate(panels):
+        _histogram(fig.add_subplot(2, 2, i + 1), entry[key], f"{title} ({method})", xlabel,
+                   BAR if i % 3 == 0 else BAR2, ylabel)
     return fig
 
 
@@ -192,11 +204,6 @@ PLOTS: dict[str, Callable[[dict[str, Any]], Figure]] = {
     "structure": structure,
     "corpus_map": corpus_map,
 }
-
-
-def plot_names(doc: dict[str, Any]) -> list[str]:
-    """The plots this document has data for (the corpus map only when it was computed)."""
-    return [name for name in PLOTS if name != "corpus_map" or "map" in doc]
 
 
 def figure_svg(fig: Figure, salt: str = "", *, inline: bool = True) -> str:
@@ -215,8 +222,20 @@ def figure_png(fig: Figure, dpi: int = 110) -> bytes:
     return buf.getvalue()
 
 
+COMMUNITY_PLOT = "communities_"  # + method: one figure per community method in the document
+
+
+def plot_names(doc: dict[str, Any]) -> list[str]:
+    """The plots this document has data for: the fixed ones (the corpus map only when it was
+    computed), then one per community method present."""
+    fixed = [name for name in PLOTS if name != "corpus_map" or "map" in doc]
+    return [*fixed, *(COMMUNITY_PLOT + m for m in doc.get("communities") or {})]
+
+
 def make(doc: dict[str, Any], name: str) -> Figure:
     with rc_context(STYLE):
+        if name.startswith(COMMUNITY_PLOT):
+            return communities(doc, name[len(COMMUNITY_PLOT):])
         return PLOTS[name](doc)
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import html
 import json
+from collections.abc import Callable
 from typing import Any
 
 import pandas as pd
@@ -17,12 +18,17 @@ import pandas as pd
 from younger_graph import __version__
 from younger_graph.stats import FORMATS
 
-__all__ = ["FORMATS", "TEXT_COLUMNS", "cells", "render_html", "render_json", "render_markdown", "sections",
-           "selection_line"]
+__all__ = ["FORMATS", "TEXT_COLUMNS", "BlockLink", "block_section", "cells", "render_html", "render_json",
+           "render_markdown", "sections", "selection_line"]
 
 DIST_COLUMNS = ["count", "min", "median", "mean", "p90", "max"]
 TEXT_COLUMNS = ("", "task", "origin", "op_type", "domain", "producer", "consumer", "graphs with", "family", "graph",
-                "neighbour", "neighbour_family")
+                "neighbour", "neighbour_family", "op types", "example", "hash")
+BLOCK_COLUMNS = ["#", "graphs", "occurrences", "size", "operators", "boundary", "op types", "example", "hash"]
+SHOWN_OP_TYPES = 8  # runs of op types listed per block in the tables (the JSON document has them all)
+COMMUNITIES_COMMAND = "younger-graph communities --method cnm|louvain|wcc"
+# (method, block row) → the URL of a page showing the block's example, or None: no link (stats_report).
+BlockLink = Callable[[str, dict[str, Any]], "str | None"]
 
 
 def render_json(doc: dict[str, Any]) -> str:
@@ -116,6 +122,7 @@ def sections(doc: dict[str, Any]) -> list[tuple[str, str, pd.DataFrame]]:
         ("cooccurrence", "Operator pairs joined by an edge (producer → consumer)",
          pd.DataFrame(doc["cooccurrence"], columns=["producer", "consumer", "edges", "graphs"])),
         *_map_sections(doc),
+        *_community_sections(doc),
     ]
 
 
@@ -134,6 +141,67 @@ def _map_sections(doc: dict[str, Any]) -> list[tuple[str, str, pd.DataFrame]]:
     if not m.get("graphs"):
         title += " (no graph has an embedding: run `younger-graph embed`)"
     return [("map_neighbours", title, pd.DataFrame(rows, columns=MAP_COLUMNS))]
+
+
+# -- the communities section (schema 2; absent until `younger-graph communities` has run) --------
+def _community_sections(doc: dict[str, Any]) -> list[tuple[str, str, pd.DataFrame]]:
+    if not doc.get("communities"):
+        return [("communities", f"Communities: none in the store (`{COMMUNITIES_COMMAND}` computes them)",
+                 pd.DataFrame(columns=[""]))]
+    out = []
+    for method, entry in doc["communities"].items():
+        title = (f"Communities ({method}): {entry['communities']:,} in {entry['graphs']:,} graphs, "
+                 f"{_pct(entry['coverage']['hash']['share'])} of their operators in blocks shared by ≥ 2 graphs")
+        if entry["graphs_outdated"]:
+            title += (f"; {entry['graphs_outdated']:,} graphs have communities from an older version, left out "
+                      f"(run `younger-graph communities --method {method}` again)")
+        out.append((f"communities_{method}", title, _dist_rows(entry, {
+            "per_graph": "communities per graph", "size": "community size (nodes)",
+            "boundary_size": "boundary size (nodes)", "modularity": "modularity per graph"})))
+        for kind in ("hash", "hash_noattr"):
+            out.append((block_section(method, kind), _block_title(method, kind, entry),
+                        _block_frame(entry["blocks"][kind]["ranking"])))
+    return out
+
+
+def block_section(method: str, kind: str) -> str:
+    """The section key of a method's block table (`kind`: hash or hash_noattr)."""
+    return f"blocks_{method}" if kind == "hash" else f"blocks_noattr_{method}"
+
+
+def _block_title(method: str, kind: str, entry: dict[str, Any]) -> str:
+    blocks = entry["blocks"][kind]
+    which = "with attributes" if kind == "hash" else "ignoring attribute values"
+    return (f"Top {entry['blocks']['top']} building blocks ({method}, {which}): {blocks['distinct']:,} distinct, "
+            f"{blocks['shared']:,} in ≥ 2 graphs, holding {_pct(entry['coverage'][kind]['share'])} of the operators")
+
+
+def _op_types_cell(op_types: list[str]) -> str:
+    """The op types in order, runs of one type written once with their count (`Identity×16`), cut after
+    SHOWN_OP_TYPES runs (the JSON document lists them all)."""
+    runs: list[list[Any]] = []
+    for t in op_types:
+        if runs and runs[-1][0] == t:
+            runs[-1][1] += 1
+        else:
+            runs.append([t, 1])
+    shown = ", ".join(t if n == 1 else f"{t}×{n}" for t, n in runs[:SHOWN_OP_TYPES])
+    rest = sum(n for _, n in runs[SHOWN_OP_TYPES:])
+    return shown + (f", … (+{rest})" if rest else "")
+
+
+def _example_cell(example: dict[str, Any]) -> str:
+    """graph_id:method:k with the graph id cut to 8 characters."""
+    cid = example.get("community_id") or example.get("graph_id") or ""
+    gid, sep, rest = cid.partition(":")
+    return f"{gid[:8]}…{sep}{rest}" if len(gid) > 8 else cid
+
+
+def _block_frame(ranking: list[dict[str, Any]]) -> pd.DataFrame:
+    rows = [{"#": i + 1, "graphs": b["graphs"], "occurrences": b["occurrences"], "size": b["size"],
+             "operators": b["operators"], "boundary": b["boundary_size"], "op types": _op_types_cell(b["op_types"]),
+             "example": _example_cell(b["example"]), "hash": b["hash"][:8]} for i, b in enumerate(ranking)]
+    return pd.DataFrame(rows, columns=BLOCK_COLUMNS)
 
 
 def cells(df: pd.DataFrame) -> list[list[str]]:
@@ -192,14 +260,35 @@ CAPTIONS = {
 }
 
 
-def _html_table(df: pd.DataFrame, collapse_after: int = 40) -> str:
+def _plots_after(doc: dict[str, Any], key: str) -> tuple[str, ...]:
+    """The plots shown after a section: fixed ones, and each community method's after its table."""
+    if key.startswith("communities_") and key[len("communities_"):] in (doc.get("communities") or {}):
+        return (key,)
+    return PLOTS_AFTER.get(key, ())
+
+
+def _caption(name: str) -> str:
+    if name.startswith("communities_"):
+        return (f"Communities ({name[len('communities_'):]}): communities per graph, community and boundary sizes "
+                "(log2 bins), modularity per graph.")
+    return CAPTIONS[name]
+
+
+def _html_table(df: pd.DataFrame, collapse_after: int = 40, links: list[str | None] | None = None) -> str:
+    """The table; `links[i]`: where row i's `example` cell points (block tables), None for no link."""
     if not len(df):
         return "<p class=meta>(none)</p>"
     head = "".join(f"<th class={'l' if c in TEXT_COLUMNS else 'r'}>{html.escape(str(c))}</th>" for c in df.columns)
     body = []
-    for row in cells(df):
-        body.append("<tr>" + "".join(f"<td class={'l' if c in TEXT_COLUMNS else 'r'}>{html.escape(v)}</td>"
-                                     for c, v in zip(df.columns, row)) + "</tr>")
+    for i, row in enumerate(cells(df)):
+        tds = []
+        for c, v in zip(df.columns, row):
+            text = html.escape(v)
+            href = links[i] if links and c == "example" else None
+            if href:
+                text = f"<a href=\"{html.escape(href)}\">{text}</a>"
+            tds.append(f"<td class={'l' if c in TEXT_COLUMNS else 'r'}>{text}</td>")
+        body.append("<tr>" + "".join(tds) + "</tr>")
     table = f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body[:collapse_after])}</tbody></table>"
     if len(body) > collapse_after:
         table += (f"<details><summary>{len(body) - collapse_after} more rows</summary><table><thead><tr>{head}"
@@ -207,11 +296,24 @@ def _html_table(df: pd.DataFrame, collapse_after: int = 40) -> str:
     return table
 
 
+def _block_links(doc: dict[str, Any], key: str, block_link: BlockLink | None) -> list[str | None] | None:
+    """Links of a block table's rows to views of their examples (none unless `block_link` is given)."""
+    if block_link is None:
+        return None
+    for method, entry in (doc.get("communities") or {}).items():
+        for kind in ("hash", "hash_noattr"):
+            if block_section(method, kind) == key:
+                return [block_link(method, b) for b in entry["blocks"][kind]["ranking"]]
+    return None
+
+
 def render_html(doc: dict[str, Any], svgs: dict[str, str] | None = None,
-                links: list[dict[str, Any]] | None = None) -> str:
+                links: list[dict[str, Any]] | None = None, *, block_link: BlockLink | None = None) -> str:
     """One self-contained HTML page: tables, inline SVG plots, the JSON document embedded.
     `svgs`: the plots' SVG texts (plots.svg_texts) when already rendered; `links`: rows of
-    `younger_graph.viewer.report.report_views` (graph pages written beside the report)."""
+    `younger_graph.viewer.report.report_views` (graph pages written beside the report);
+    `block_link(method, block)`: the URL of a view of a building block's example, linked from its
+    `example` cell."""
     from younger_graph.stats.plots import figure_svg, inline, make
 
     parts = [
@@ -223,10 +325,11 @@ def render_html(doc: dict[str, Any], svgs: dict[str, str] | None = None,
         f"(graph) unless stated; schema version {doc['schema_version']}; younger-graph {__version__}.</p>",
     ]
     for key, title, df in sections(doc):
-        parts.append(f"<section id={key}><h2>{html.escape(title)}</h2>{_html_table(df)}")
-        for name in PLOTS_AFTER.get(key, ()):
+        parts.append(f"<section id={key}><h2>{html.escape(title)}</h2>"
+                     f"{_html_table(df, links=_block_links(doc, key, block_link))}")
+        for name in _plots_after(doc, key):
             svg = inline(svgs[name]) if svgs else figure_svg(make(doc, name), name)
-            parts.append(f"<figure id=plot-{name} class=plot>{svg}<figcaption>{html.escape(CAPTIONS[name])}"
+            parts.append(f"<figure id=plot-{name} class=plot>{svg}<figcaption>{html.escape(_caption(name))}"
                          f"</figcaption></figure>")
         parts.append("</section>")
     if links:

@@ -255,6 +255,11 @@ class Store(ABC):
         needs declarations before a SET (LadybugDB: ALTER TABLE ... ADD; Neo4j is schema-free). Returns
         each property's type as the store has it: an existing declaration wins over the one asked for."""
 
+    def missing_properties(self, label: str, names: list[str]) -> list[str]:
+        """Which of these properties `label` does not declare (none on a schema-free store such as Neo4j,
+        where reading an absent property gives null); read-only, for readers of older stores."""
+        return []
+
     # -- shared API -----------------------------------------------------------------------------
     writable: bool = False
 

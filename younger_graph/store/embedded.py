@@ -81,7 +81,8 @@ SCHEMA_DDL += [
 # Written by `younger-graph communities`; declared with the rest so queries naming them run (empty) before.
 SCHEMA_DDL += [
     "CREATE NODE TABLE IF NOT EXISTS Community(community_id STRING, graph_id STRING, method STRING, k INT64, "
-    "size INT64, boundary_size INT64, hash STRING, hash_noattr STRING, PRIMARY KEY(community_id))",
+    "size INT64, boundary_size INT64, hash STRING, hash_noattr STRING, operators INT64, modularity DOUBLE, "
+    "PRIMARY KEY(community_id))",
     "CREATE REL TABLE IF NOT EXISTS HAS_COMMUNITY(FROM Graph TO Community)",
     "CREATE REL TABLE IF NOT EXISTS MEMBER_OF(FROM Operator TO Community)",
 ]
@@ -274,6 +275,14 @@ class EmbeddedStore(Store):
             with contextlib.suppress(QueryError):
                 self._execute("ROLLBACK")
             raise
+    def missing_properties(self, label: str, names: list[str]) -> list[str]:
+        if label not in NODE_KEYS:
+            raise StoreError(f"unknown node label {label!r}")
+        try:
+            existing = self._properties(label)
+        except QueryError:  # a database created before the table existed
+            existing = {}
+        return [n for n in names if n not in existing]
 
     def ensure_properties(self, label: str, properties: dict[str, str]) -> dict[str, str]:
         if label not in NODE_KEYS:
