@@ -43,6 +43,9 @@ _EXPORTS: dict[str, tuple[str, str | None]] = {
     "export_dense": ("younger_graph.export.dense", "export_dense"),
     "annotate": ("younger_graph.export.annotate", "annotate"),
     "run_demo": ("younger_graph.demo", "run_demo"),
+    "LinkEvaluator": ("younger_graph.evaluate", "LinkEvaluator"),
+    "OperatorEvaluator": ("younger_graph.evaluate", "OperatorEvaluator"),
+    "GraphEvaluator": ("younger_graph.evaluate", "GraphEvaluator"),
     **{name: ("younger_graph.errors", name) for name in (
         "YoungerGraphError", "UsageError", "ExtractionError", "ModelError", "StrictError", "QueryLibraryError",
         "StoreError", "StoreErrorKind", "QueryError", "ExportError", "StatsError")},
