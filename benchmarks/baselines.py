@@ -93,7 +93,7 @@ class Config:
     task: str = "link"
     model: str = "gcn"
     preset: str = "default"
-    epochs: int = 60  # at most: early stopping usually ends the run before
+    epochs: int = 30  # at most: early stopping may end the run before
     patience: int = 8  # epochs without a better validation score before stopping (0: never stop early)
     embed: int = 0  # token embedding width (0: hidden)
     hidden: int = 128
