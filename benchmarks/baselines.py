@@ -74,7 +74,7 @@ from torch_geometric.loader import DataLoader
 from torch_geometric.nn import GATConv, GCNConv, SAGEConv
 from torch_geometric.utils import batched_negative_sampling, coalesce, degree, to_undirected
 
-from younger_graph.atomic import write_text
+from younger_graph.atomic import atomic_path, write_text
 from younger_graph.datasets import SPLITS, YoungerDataset, export_pyg
 from younger_graph.errors import UsageError, YoungerGraphError, first_line
 from younger_graph.evaluate import IGNORE_INDEX, LinkEvaluator, OperatorEvaluator
@@ -332,9 +332,11 @@ def seed_everything(seed: int) -> None:
 
 
 @torch.no_grad()
-def evaluate_link(model: LinkModel, items: list[Data], device: str, batch_size: int = 32) -> dict[str, Any]:
+def evaluate_link(model: LinkModel, items: list[Data], device: str, batch_size: int = 32,
+                  keep: bool = False) -> dict[str, Any]:
+    """The split's metrics; `keep`: also its scored pairs under "_predictions" (graph, label, probability)."""
     model.eval()
-    pos, neg = [], []
+    pos, neg, graphs, offset = [], [], [], 0
     for batch in DataLoader(items, batch_size=batch_size):
         batch = batch.to(device)
         pairs = torch.cat([batch.pos_edge_index, batch.neg_edge_index], dim=1)
@@ -342,24 +344,39 @@ def evaluate_link(model: LinkModel, items: list[Data], device: str, batch_size: 
         k = batch.pos_edge_index.size(1)
         pos.append(prob[:k])
         neg.append(prob[k:])
+        graphs.append((batch.batch[pairs[0]] + offset).cpu().numpy())
+        offset += batch.num_graphs
     result = LinkEvaluator().eval({"y_pred_pos": np.concatenate(pos), "y_pred_neg": np.concatenate(neg)})
     result["edges"] = result["positives"] + result["negatives"]
     result["graphs"] = [d.graph_id for d in items]
+    if keep:
+        labels = np.concatenate([np.r_[np.ones(len(p)), np.zeros(len(n))] for p, n in zip(pos, neg)])
+        result["_predictions"] = {"graph": np.concatenate(graphs), "label": labels.astype(np.int8),
+                                  "score": np.concatenate([np.r_[p, n] for p, n in zip(pos, neg)]),
+                                  "graph_ids": np.array(result["graphs"])}
     return result
 
 
 @torch.no_grad()
-def evaluate_operator(model: OperatorModel, items: Any, device: str, batch_size: int = 64) -> dict[str, Any]:
+def evaluate_operator(model: OperatorModel, items: Any, device: str, batch_size: int = 64,
+                      keep: bool = False) -> dict[str, Any]:
+    """The split's metrics; `keep`: also its target nodes under "_predictions" (item, y_true, y_pred)."""
     model.eval()
-    preds, trues = [], []
+    preds, trues, owners, offset = [], [], [], 0
     for batch in DataLoader(items, batch_size=batch_size):
         batch = batch.to(device)
         mask = batch.y != IGNORE_INDEX
         preds.append(model(batch.x, batch.edge_index)[mask].argmax(-1).cpu().numpy())
         trues.append(batch.y[mask].cpu().numpy())
+        owners.append((batch.batch[mask] + offset).cpu().numpy())
+        offset += batch.num_graphs
     result = OperatorEvaluator().eval({"y_true": np.concatenate(trues), "y_pred": np.concatenate(preds)})
     result["graphs"] = sorted({d.graph_id for d in items})
     result["items"] = len(items)
+    if keep:
+        result["_predictions"] = {"item": np.concatenate(owners), "y_true": np.concatenate(trues),
+                                  "y_pred": np.concatenate(preds),
+                                  "community_ids": np.array([d.community_id for d in items])}
     return result
 
 
@@ -429,7 +446,8 @@ def _device(cfg: Config) -> str:
 
 
 def train(splits: dict[str, Any], cfg: Config, log: Callable[[str], None] | None = None) -> dict[str, Any]:
-    """Train on splits["train"], stop early on "val", report "val" and "test"; returns the result dict."""
+    """Train on splits["train"], stop early on "val", report "val" and "test"; returns the result dict
+    (result["test"]["_predictions"]: the test split's predictions, as numpy arrays)."""
     cfg = cfg.check()
     device = _device(cfg)
     torch.set_num_threads(cfg.threads)
@@ -441,10 +459,10 @@ def train(splits: dict[str, Any], cfg: Config, log: Callable[[str], None] | None
     if link:
         held = {s: [link_eval_item(d, cfg.hide, cfg.seed, cfg.protocol == "visible") for d in splits[s]]
                 for s in ("val", "test")}
-        evaluate, key = (lambda s: evaluate_link(model, held[s], device)), "auc"  # type: ignore[arg-type]
+        evaluate, key = (lambda s, keep=False: evaluate_link(model, held[s], device, keep=keep)), "auc"  # type: ignore[arg-type]
         step_loss: Callable[[Any, Data], torch.Tensor] = lambda m, b: _link_loss(m, b, cfg)  # noqa: E731
     else:
-        evaluate, key = (lambda s: evaluate_operator(model, splits[s], device)), "acc"  # type: ignore[arg-type]
+        evaluate, key = (lambda s, keep=False: evaluate_operator(model, splits[s], device, keep=keep)), "acc"  # type: ignore[arg-type]
         step_loss = lambda m, b: _operator_loss(m, b, cfg)  # noqa: E731
     loader = DataLoader(splits["train"], batch_size=cfg.steps_batch, shuffle=True)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_schedule(cfg, cfg.epochs * len(loader)))
@@ -485,7 +503,7 @@ def train(splits: dict[str, Any], cfg: Config, log: Callable[[str], None] | None
               "stopped": stopped, "train_seconds": seconds, "steps_per_epoch": len(loader),
               "parameters": sum(p.numel() for p in model.parameters()),
               "train_graphs": sorted({d.graph_id for d in splits["train"]}), "train_items": len(splits["train"]),
-              "val": evaluate("val"), "test": evaluate("test"), "history": history}
+              "val": evaluate("val"), "test": evaluate("test", keep=True), "history": history}
     if not link:
         result["controls"] = {"majority": majority_control(splits)}
     return result
@@ -542,6 +560,8 @@ def _parser() -> Parser:
     p.add_argument("--split", default="8:1:1", help="--db: split ratios of the export")
     p.add_argument("--keep-unseen", action="store_true", help="--db: keep val/test items with unseen tokens")
     p.add_argument("--json", type=Path, help="write the result here")
+    p.add_argument("--save-predictions", type=Path, metavar="NPZ",
+                   help="the test split's predictions: link graph/label/score, operator item/y_true/y_pred")
     return p
 
 
@@ -570,6 +590,9 @@ def run(a: argparse.Namespace) -> dict[str, Any]:
         splits = load_splits(dataset)
         check_splits(splits, a.task)
         result = train(splits, cfg, log=lambda line: print(line, file=sys.stderr, flush=True))
+        predictions = result["test"].pop("_predictions")
+        if a.save_predictions:
+            save_predictions(a.save_predictions, predictions)
         result["dataset"] = str(a.dataset) if a.dataset else f"exported from {a.db}"
         result["counts"] = splits["train"].meta.get("counts")
     result["wall_seconds"] = time.perf_counter() - start
@@ -578,6 +601,12 @@ def run(a: argparse.Namespace) -> dict[str, Any]:
     result["torch"] = {"version": torch.__version__, "threads": torch.get_num_threads(),
                        "cuda": torch.cuda.get_device_name(0) if cfg.device.startswith("cuda") else None}
     return result
+
+
+def save_predictions(path: Path, arrays: dict[str, np.ndarray]) -> None:
+    """The test split's predictions as a .npz (atomic), for yg.LinkEvaluator / OperatorEvaluator elsewhere."""
+    with atomic_path(path, suffix=".npz") as tmp, open(tmp, "wb") as fh:
+        np.savez_compressed(fh, **arrays)
 
 
 def main(argv: list[str] | None = None) -> int:
