@@ -5,11 +5,15 @@ from __future__ import annotations
 import importlib.util
 import json
 import math
+import os
 import sys
 from pathlib import Path
 from types import ModuleType
 
 import pytest
+
+# Before torch loads OpenMP (benchmarks/baselines.py says why): tests share a busy machine.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 pytest.importorskip("torch_geometric")
 pytest.importorskip("sklearn")
@@ -36,14 +40,27 @@ bl = _load_baselines()
 
 
 @pytest.fixture(scope="module")
-def db(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    base = tmp_path_factory.mktemp("baselines")
-    summary = extract([ROOT / "sample"], base / "tables", workers=1)
+def tables(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("baselines") / "tables"
+    summary = extract([ROOT / "sample"], out, workers=1)
     assert summary.ok >= 30
-    path = base / "store.db"
+    return out
+
+
+@pytest.fixture(scope="module")
+def db(tables: Path) -> Path:
+    path = tables.parent / "store.db"
     with open_store(path, write=True) as store:
-        store.load(base / "tables")
+        store.load(tables)
         compute_communities(store, "cnm")
+    return path
+
+
+@pytest.fixture(scope="module")
+def db_without_communities(tables: Path) -> Path:
+    path = tables.parent / "plain.db"
+    with open_store(path, write=True) as store:
+        store.load(tables)
     return path
 
 
@@ -133,3 +150,71 @@ def test_command_line_writes_json(link_splits: dict, tmp_path: Path) -> None:
                     "--hidden", "16", "--json", str(out)]) == 0
     doc = json.loads(out.read_text())
     assert doc["config"]["model"] == "sage" and doc["test"]["edges"] > 0
+
+
+@pytest.mark.parametrize("model", ["gae", "vgae", "mlp"])
+def test_autoencoders_and_the_no_message_passing_control_run(model: str, link_splits: dict) -> None:
+    result = bl.train(link_splits, bl.Config(task="link", model=model, epochs=1, hidden=16))
+    assert result["test"]["edges"] > 0 and 0.0 <= result["test"]["auc"] <= 1.0
+    assert math.isfinite(result["history"][0]["loss"])
+
+
+def test_the_decoder_starts_at_probability_one_half(link_splits: dict) -> None:
+    cfg = bl.Config(task="link", model="gcn", hidden=16).check()
+    model = bl.LinkModel(link_splits["train"].num_tokens, cfg)
+    item = bl.link_eval_item(link_splits["test"][0], 0.2, 1234)
+    pairs = torch.cat([item.pos_edge_index, item.neg_edge_index], dim=1)
+    assert torch.equal(model(item.x, item.edge_index, pairs), torch.zeros(pairs.size(1)))
+
+
+def test_the_paper_preset_holds_the_younger_settings() -> None:
+    link = bl.preset_config("paper", "link", "gcn")
+    assert (link.embed, link.hidden, link.out, link.lr, link.weight_decay, link.dropout) == (1024, 512, 256, 1e-4,
+                                                                                            5e-5, 0.5)
+    assert (link.decoder, link.batch_size, link.direction, link.degrees) == ("dot", 1, "directed", False)
+    assert bl.preset_config("paper", "link", "gat").lr == 1e-3
+    op = bl.preset_config("paper", "operator", "sage", epochs=3)
+    assert (op.embed, op.hidden, op.lr, op.batch_size, op.epochs) == (1024, 512, 1e-3, 512, 3)
+
+
+def test_a_short_run_beats_the_shuffled_label_control(link_splits: dict, operator_splits: dict) -> None:
+    """A broken export (tokens or flows scrambled, targets misaligned) cannot pass: a short seeded run must
+    beat the same run trained on shuffled labels, on held-out graphs. Deterministic (seeded, CPU)."""
+    link = dict(task="link", model="gcn", epochs=6, hidden=32, layers=2, batch_size=8, lr=1e-2,
+                patience=0)
+    real = bl.train(link_splits, bl.Config(**link))
+    control = bl.train(link_splits, bl.Config(**link, shuffle_labels=True))
+    for split in ("val", "test"):
+        assert real[split]["auc"] > control[split]["auc"] + 0.1, (split, real[split], control[split])
+    op = dict(task="operator", model="sage", epochs=10, hidden=32, layers=2, batch_size=8, lr=1e-2, patience=0)
+    real = bl.train(operator_splits, bl.Config(**op))
+    control = bl.train(operator_splits, bl.Config(**op, shuffle_labels=True))
+    assert real["test"]["acc"] > control["test"]["acc"] + 0.1, (real["test"], control["test"])
+    assert real["test"]["acc"] > real["controls"]["majority"]["test"]["acc"] + 0.1
+
+
+def _one_line_error(argv: list[str], capsys: pytest.CaptureFixture[str]) -> str:
+    assert bl.main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: ") and "\n" not in err and "Traceback" not in err, err
+    return err
+
+
+def test_bad_input_is_one_line(link_splits: dict, db_without_communities: Path, tmp_path: Path,
+                               capsys: pytest.CaptureFixture[str]) -> None:
+    link_dir = str(link_splits["train"].root)
+    assert "'link' export, not 'operator'" in _one_line_error(["--dataset", link_dir, "--task", "operator"], capsys)
+    err = _one_line_error(["--db", str(db_without_communities), "--task", "operator"], capsys)
+    assert "younger-graph communities" in err
+    err = _one_line_error(["--db", str(db_without_communities), "--split", "1:0:0", "--epochs", "1"], capsys)
+    assert "split" in err and "empty" in err
+    assert "not a dataset folder" in _one_line_error(["--dataset", str(tmp_path)], capsys)
+    assert "link autoencoder" in _one_line_error(["--dataset", link_dir, "--task", "operator", "--model", "gae"],
+                                                 capsys)
+    if not torch.cuda.is_available():
+        assert "CUDA" in _one_line_error(["--dataset", link_dir, "--device", "cuda"], capsys)
+    with pytest.raises(SystemExit) as exit_info:  # argparse's own usage errors: one line too
+        bl.main(["--dataset", link_dir, "--hide", "lots"])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: ") and "\n" not in err

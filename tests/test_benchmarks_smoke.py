@@ -169,3 +169,15 @@ def test_communities_quick(tmp_path: Path, sample_dir: Path) -> None:
     command = result["communities_command"]
     assert command["wall_s"] > 0 and command["peak_rss_mb"] > 0 and command["communities"] > 0
     assert any(k.startswith("stats_community") for k in result["section_queries_s"])
+
+
+def test_corpus_quick(tmp_path: Path) -> None:
+    pytest.importorskip("transformers")
+    out, json_path = tmp_path / "corpus", tmp_path / "corpus.json"
+    _run("corpus.py", "--quick", "--out", str(out), "--json", str(json_path), timeout=600)
+    result = _result(json_path)
+    assert result["exported"]["transformers"] == 6 and not result["failed"]
+    counts = result["counts"]
+    assert counts["graphs"] == 6 and counts["operators"] > 0 and counts["edges"] > 0
+    assert (out / "corpus.db").exists() and len(list((out / "onnx").rglob("*.onnx"))) == 6
+    assert "graphs=6" in result["communities"]

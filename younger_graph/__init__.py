@@ -56,6 +56,9 @@ _EXPORTS: dict[str, tuple[str, str | None]] = {
     "to_onnx": ("younger_graph.generation.to_onnx", "to_onnx"),
     "export_onnx": ("younger_graph.generation.to_onnx", "export_onnx"),
     "check_generated": ("younger_graph.generation.check", "check_generated"),
+    "LinkEvaluator": ("younger_graph.evaluate", "LinkEvaluator"),
+    "OperatorEvaluator": ("younger_graph.evaluate", "OperatorEvaluator"),
+    "GraphEvaluator": ("younger_graph.evaluate", "GraphEvaluator"),
     **{name: ("younger_graph.errors", name) for name in (
         "YoungerGraphError", "UsageError", "ExtractionError", "ExecutorError", "ModelError", "StrictError",
         "QueryLibraryError", "StoreError", "StoreErrorKind", "QueryError", "ExportError", "StatsError",
