@@ -21,7 +21,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 from conftest import cli_env, make_model, write_model
-from neo4j_env import require_neo4j
+from neo4j_env import require_neo4j, wipe
 
 import younger_graph as yg
 from younger_graph.store import open_store
@@ -292,6 +292,7 @@ def test_stats_report_has_the_corpus_map(store_path: Path, tmp_path: Path) -> No
 def test_neo4j_vector_index_agrees_with_the_embedded_index(corpus: Path, store_path: Path) -> None:
     uri, user, password = require_neo4j()
     with open_store(uri, write=True, username=user, password=password) as store:
+        wipe(store)  # the test server is shared: only this corpus may be in it
         store.load(corpus)
     with open_store(uri, username=user, password=password) as neo, open_store(store_path) as emb:
         a = yg.similar(neo, ["resnet18", "bert"], k=5)

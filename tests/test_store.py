@@ -167,6 +167,9 @@ def test_models_sharing_an_architecture_keep_provenance(corpus: Path, embedded: 
     assert dict(zip(df.graph_id, df.models)) == {g: n for g, n in shared.items() if n >= 2}
 
 
+COMMUNITY_PARAMS = {"method": "cnm", "hashes": [], "ids": []}
+
+
 def _library_params(store) -> dict[str, dict]:  # type: ignore[no-untyped-def]
     gid = store.run("MATCH (g:Graph) RETURN g.graph_id AS gid ORDER BY g.num_operators DESC, gid LIMIT 1").gid[0]
     return {
@@ -175,6 +178,9 @@ def _library_params(store) -> dict[str, dict]:  # type: ignore[no-untyped-def]
         "graphs_with_path": {"ops": ["Conv", "Relu"]},
         "operators_by_attribute": {"op_type": "Conv", "fragment": '"group":1'},
         "op_neighbours": {"op_type": "Relu"},
+        # the stats_community_* queries: the default community method, no particular blocks
+        **{q.name: {p.name: COMMUNITY_PARAMS[p.name] for p in q.params if p.required}
+           for q in library() if q.name.startswith("stats_community_")},
     }
 
 

@@ -94,7 +94,8 @@ def resolve_query(store: Store, query: str, view: str) -> list[QueryGraph]:
     if not found_ids:
         raise SimilarityError(f"the graphs of model {query!r} have no {view} embedding: run `younger-graph embed "
                               f"--db {store.location}`")
-    return [QueryGraph(query, gid, vec) for gid, vec in zip(found_ids, vectors)]
+    # ordered by graph id: a name's graphs come back in the same order from every backend
+    return sorted((QueryGraph(query, gid, vec) for gid, vec in zip(found_ids, vectors)), key=lambda q: q.graph_id)
 
 
 def similar(store: Store, queries: list[str] | str, k: int = 10, view: str = "arch") -> pd.DataFrame:

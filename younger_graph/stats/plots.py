@@ -182,6 +182,9 @@ def corpus_map(doc: dict[str, Any]) -> Figure:
     method = {"tsne": "t-SNE", "pca": "PCA"}.get(m.get("method", ""), m.get("method", ""))
     _scatter(fig.add_subplot(1, 2, 1), points, "task", f"Graphs by task ({method} of {m.get('view', '')} embeddings)")
     _scatter(fig.add_subplot(1, 2, 2), points, "origin", "Graphs by origin")
+    return fig
+
+
 def communities(doc: dict[str, Any], method: str) -> Figure:
     """One community method: communities per graph, community and boundary sizes, modularity per graph."""
     entry = doc["communities"][method]
