@@ -166,6 +166,27 @@ def test_grouped_rules_keep_each_group_on_one_side(corpus, tmp_path, rule, colum
         assert meta["splits"]["leakage"]["test"]["sharing_with_train"] == 0
 
 
+def test_split_by_arch_also_keeps_architecture_views_together(corpus, tmp_path):
+    """Graphs sharing the architecture view's hash (other exporter, plumbing) never straddle sides either."""
+    db, tables = corpus
+    _dense(db, tmp_path, max_nodes=50, split_by="arch")
+    graphs = _graph_table(tables)
+    side = _sides(tmp_path / "splits.json")
+    with_arch = {g: s for g, s in side.items() if graphs.at[g, "graph_id_arch"]}
+    assert with_arch, "the extraction writes graph_id_arch"
+    _groups_never_on_two_sides(with_arch, graphs["graph_id_arch"])
+
+
+def test_architecture_key_links_both_hashes():
+    from younger_graph.export.splits import architecture_key
+
+    keys = pd.DataFrame({"graph_id_noattr": ["n2", "n1", "n1", "n3", "n4", "n5"],
+                         "graph_id_arch": ["a1", "a1", "a2", "a2", "", "a9"]})
+    # n2-a1-n1-a2-n3 is one chain of shared hashes; n4 (no arch hash) and n5 stand alone
+    assert list(architecture_key(keys)) == ["n1", "n1", "n1", "n1", "n4", "n5"]
+    assert list(architecture_key(keys.drop(columns="graph_id_arch"))) == list(keys["graph_id_noattr"])
+
+
 def test_grouped_splits_are_deterministic_in_the_seed(corpus, tmp_path):
     db, _ = corpus
     _dense(db, tmp_path / "a", max_nodes=50, split_by="arch", seed=1)

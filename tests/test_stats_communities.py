@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import shutil
 import subprocess
 import sys
@@ -166,7 +167,8 @@ def _ranking(comm: pd.DataFrame, members: pd.DataFrame, kind: str, top: int) -> 
         rows.append({"hash": h, "graphs": grp.graph_id.nunique(), "occurrences": len(grp),
                      "size": int(grp["size"].min()), "operators": int(grp.operators.min()),
                      "boundary_size": int(grp.boundary_size.min()), "op_types": ops.op_type.tolist(),
-                     "example": {"graph_id": first_graph, "community_id": example.community_id}})
+                     "example": {"graph_id": first_graph, "community_id": example.community_id,
+                                 "nodes": [int(i) for i in ops.idx]}})
     rows.sort(key=lambda r: (-r["graphs"], -r["occurrences"], r["hash"]))
     return rows[:top]
 
@@ -436,6 +438,13 @@ def test_report_with_communities_renders_in_headless_chromium(sample_db: Path, t
     r = _stats_cli("--db", str(sample_db), "--report", str(report), "-f", "json", "-o", str(tmp_path / "s.json"))
     assert r.returncode == 0, r.stderr
     page = report.read_text(encoding="utf-8")
+    # the top blocks' example cells link pages of their example graph with the block marked
+    doc = json.loads((tmp_path / "s.json").read_text(encoding="utf-8"))
+    block = doc["communities"]["cnm"]["blocks"]["hash"]["ranking"][0]
+    linked = re.findall(r'href="(report\.views/block-cnm-hash-[^"]+)"', page)
+    assert linked, "the block tables link their examples"
+    block_page = (tmp_path / linked[0]).read_text(encoding="utf-8")
+    assert block["example"]["graph_id"] in block_page and f"block {block['hash'][:8]}" in block_page
     start = page.index("<section id=communities_cnm>")
     cut = tmp_path / "cut.html"  # the report from the communities section on, so the screenshot shows it
     cut.write_text(page[:page.index("<h1>")] + page[start:], encoding="utf-8")

@@ -20,8 +20,9 @@ statement itself, not left to Python:
 - occurrences, not paths: a chain flow accepts any slots, so two parallel flows would give two rows
   for one mapping; the statement keeps DISTINCT mappings then.
 
-Labels and relationship types come from `view_schema(view)`, the one place another view of the
-corpus (the architecture view, `--view arch`) plugs in.
+Labels and relationship types come from `view_schema(view)`: `--view arch` searches the architecture
+view (`ArchOperator`, `ARCH_FLOWS`; docs/arch.md), and an `.onnx` pattern is normalised the same way
+first, so a block written by hand matches what exporters emitted for it.
 """
 
 from __future__ import annotations
@@ -122,13 +123,16 @@ def pattern_from_chain(text: str) -> Pattern:
     return Pattern(tuple(nodes), flows, text).check()
 
 
-def pattern_from_onnx(path: str | os.PathLike[str]) -> Pattern:
+def pattern_from_onnx(path: str | os.PathLike[str], view: str = "exact") -> Pattern:
     """The block an .onnx file holds, read through the same walker as every model (so attribute values
     are spelled as the store spells them). Operators of the main graph are the pattern's nodes, in the
     file's node order; inputs, outputs and initializers are open ends; bodies of control-flow
-    operators inside the pattern are not part of it (their operators are left out, with a note)."""
+    operators inside the pattern are not part of it (their operators are left out, with a note).
+    `view="arch"`: the block's own architecture view (the normalisation the store's view went
+    through: plumbing dropped, decompositions fused, constants folded into attributes)."""
     from younger_graph.loaders.onnx_files import extract_file
     from younger_graph.schema import KIND_OPERATOR
+    from younger_graph.views import arch_of, check_view, view_tables
 
     path = os.fspath(path)
     if not os.path.isfile(path):
@@ -136,8 +140,11 @@ def pattern_from_onnx(path: str | os.PathLike[str]) -> Pattern:
     result = extract_file(path)
     if not result.ok or result.graph is None:
         raise UsageError(f"the pattern file {path} is not a model: {result.row.get('error') or 'it does not extract'}")
-    ops = result.graph.operators.to_pydict()
-    edges = result.graph.edges.to_pydict()
+    operators, edges_table = result.graph.operators, result.graph.edges
+    if check_view(view) == "arch":
+        operators, edges_table = view_tables("", arch_of(operators, edges_table))
+    ops = operators.to_pydict()
+    edges = edges_table.to_pydict()
     position: dict[int, int] = {}
     nodes: list[PatternNode] = []
     nested = 0
@@ -167,13 +174,13 @@ def _required_attrs(attrs_json: str) -> tuple[tuple[str, str], ...]:
                  if not (isinstance(value, dict) and ("graph" in value or "ref" in value)))
 
 
-def parse_pattern(spec: Pattern | str | os.PathLike[str]) -> Pattern:
-    """A Pattern, an .onnx file (a path ending in .onnx, or any existing file) or a chain."""
+def parse_pattern(spec: Pattern | str | os.PathLike[str], view: str = "exact") -> Pattern:
+    """A Pattern, an .onnx file (a path ending in .onnx, or any existing file; in `view`) or a chain."""
     if isinstance(spec, Pattern):
         return spec.check()
     text = os.fspath(spec)
     if text.lower().endswith(".onnx") or os.path.isfile(text) or not isinstance(spec, str):
-        return pattern_from_onnx(text)
+        return pattern_from_onnx(text, view)
     return pattern_from_chain(text)
 
 
@@ -192,14 +199,12 @@ class ViewSchema:
 
 
 def view_schema(view: str) -> ViewSchema:
-    """The labels of one view of the corpus. This is where the architecture view (`--view arch`, issue
-    #13) plugs in: return its labels here and the generated query runs on it unchanged."""
-    if view == "exact":
-        return ViewSchema("exact")
-    if view == "arch":
-        raise UsageError("--view arch needs the architecture view (issue #13), which this version does not have "
-                         "yet; use --view exact")
-    raise UsageError(f"--view must be one of {', '.join(VIEWS)}, not {view!r}")
+    """The labels of one view of the corpus (`younger_graph.views.VIEW_NAMES`): the generated query is
+    the same on both, only the labels differ."""
+    from younger_graph.views import VIEW_NAMES, check_view
+
+    names = VIEW_NAMES[check_view(view)]
+    return ViewSchema(view, operator=names.operator, flow=names.flows, contains=names.contains)
 
 
 # -- the generated query --------------------------------------------------------------------------
@@ -347,7 +352,7 @@ def match(store: Runs, pattern: Pattern | str | os.PathLike[str], *, view: str =
 
     from younger_graph import dialect
 
-    pat = parse_pattern(pattern)
+    pat = parse_pattern(pattern, view)
     if limit is not None and limit < 1:
         raise UsageError("--limit must be at least 1")
     text, params = match_cypher(pat, view, limit=limit, graphs=graphs is not None)

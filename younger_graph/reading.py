@@ -50,7 +50,7 @@ OPERATOR_COLUMNS = {"graph_id": "str", "idx": "int", "uid": "any", "kind": "str"
 FLOW_COLUMNS = {"graph_id": "str", "src": "int", "dst": "int", "src_slot": "int", "dst_slot": "int",
                 "tensor": "str", "dtype": "str", "shape": "str"}
 FLOW_TYPE_COLUMNS = {**FLOW_COLUMNS, "dtype": "any", "shape": "any"}
-KEY_COLUMNS = {"graph_id": "str", "graph_id_noattr": "str", "num_nodes": "int"}
+KEY_COLUMNS = {"graph_id": "str", "graph_id_noattr": "str", "graph_id_arch": "str", "num_nodes": "int"}
 COMMUNITY_COLUMNS = {"graph_id": "str", "k": "int", "community_id": "str", "hash": "str", "hash_noattr": "str",
                      "idx": "int"}
 
@@ -188,7 +188,8 @@ def read_graph_models(store: Store, ids: list[str]) -> dict[str, list[dict[str, 
 
 
 def read_graph_keys(store: Store, ids: list[str]) -> pd.DataFrame:
-    """graph_id, graph_id_noattr, num_nodes of these graphs, sorted by graph_id."""
+    """graph_id, graph_id_noattr, graph_id_arch ('' when the store has none), num_nodes of these graphs,
+    sorted by graph_id."""
     df = typed(store.query("read_graph_keys", ids=ids), KEY_COLUMNS)
     return df.sort_values("graph_id", kind="stable").reset_index(drop=True)
 

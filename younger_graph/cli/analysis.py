@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -68,15 +68,17 @@ def stats(
     if top < 1:
         raise UsageError("--top must be at least 1")
     links = None
+    block_hrefs: dict[tuple[str, str], str] = {}
     with_map = corpus_map if corpus_map is not None else (report is not None or fmt == "html")
     with open_store(db, False, username, password) as store, stage_progress("stats") as on_progress:
         doc = yg.compute_stats(store, task=task, where=where, where_params=parse_params(param), top=top,
                                on_progress=lambda label, done, total: on_progress("stats", done, total), view=view,
                                corpus_map=with_map)
         if report is not None:  # graph pages beside the report, linked from it
-            from younger_graph.viewer.report import views_folder
+            from younger_graph.viewer.report import block_views, views_folder
 
             links = yg.report_views(store, views_folder(report))
+            block_hrefs = block_views(store, doc, views_folder(report))
     svgs = page = None
     if plots is not None:  # matplotlib is imported only when a figure is drawn
         from younger_graph.stats.plots import svg_texts, write_plots
@@ -92,8 +94,11 @@ def stats(
     if fmt == "html":
         page = render_html(doc, svgs)
     if report is not None:
-        write_text(render_html(doc, svgs, links), report)
-        pages = sum(1 for row in links or [] if row.get("href"))
+        def block_link(method: str, block: dict[str, Any]) -> str | None:
+            return block_hrefs.get((method, str(block["hash"])))
+
+        write_text(render_html(doc, svgs, links, block_link=block_link), report)
+        pages = sum(1 for row in links or [] if row.get("href")) + len(block_hrefs)
         console.print(f"wrote the report to {report} (linking {pages} graph pages in "
                       f"{views_folder(report)})", highlight=False, markup=False)
     if fmt == "table":

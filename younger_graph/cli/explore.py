@@ -15,6 +15,7 @@ from younger_graph.cli.options import (
     OutFile,
     PasswordOption,
     UserOption,
+    ViewOption,
     check_choice,
     open_store,
 )
@@ -23,8 +24,6 @@ from younger_graph.cli.render import FRAME_FORMATS, console, write_frame, write_
 PatternArgument = Annotated[str, typer.Argument(
     help="A chain of op types, Conv>BatchNormalization>Relu (domain:Op for a custom domain), or an .onnx file "
          "holding the block (its inputs/outputs are open ends; attributes it sets must be equal).")]
-ViewOption = Annotated[str, typer.Option(
-    "--view", help="exact (the stored graphs) | arch (the architecture view, once the store has it).")]
 
 
 def _note(text: str) -> None:
@@ -46,14 +45,15 @@ def match(
     password: PasswordOption = None,
 ) -> None:
     """Every occurrence of a block across the corpus: one row per occurrence (graph_id, scope, the operator
-    idx of each pattern node in pattern order, model names); the table adds totals."""
+    idx of each pattern node in pattern order, model names); the table adds totals. With --view arch an
+    .onnx pattern is normalised like the stored architecture view before the search."""
     from younger_graph import dialect
     from younger_graph.match import match_cypher, parse_pattern, totals, view_schema
     from younger_graph.store import is_neo4j, resolve_db
 
     check_choice("--format", fmt, FRAME_FORMATS)
     view_schema(view)
-    parsed = parse_pattern(pattern)
+    parsed = parse_pattern(pattern, view)
     for note in parsed.notes:
         _note(note)
     if explain:

@@ -23,8 +23,8 @@ from younger_graph.cli.options import (
 )
 from younger_graph.cli.render import console, stage_progress, write_stdout
 
-ViewOption = Annotated[str, typer.Option("--view", help="exact (every attribute, the graph_id view) | arch (the "
-                                                        "architecture view, once the store keeps it).")]
+ViewOption = Annotated[str, typer.Option("--view", help="exact (every attribute, the graph_id view); arch is "
+                                                        "refused: the architecture view is not a runnable model.")]
 
 
 @app.command("to-onnx")

@@ -3,8 +3,9 @@
 `--split-by` rules (docs/export.md#splits):
 
 - `graph` (default): items permuted by the seed, cut by the ratios (`vocab.split_labels`, unchanged);
-- `arch`: items of graphs sharing an architecture key stay on one side (`architecture_key`: today
-  `graph_id_noattr`, the hash without attribute values and initializer shapes);
+- `arch`: items of graphs sharing an architecture key stay on one side (`architecture_key`: graphs
+  linked by a shared `graph_id_noattr`, the hash without attribute values and initializer shapes, or
+  a shared `graph_id_arch`, the hash of the architecture view, are one group);
 - `family`, `task`, `origin` or any other Model property: group k-fold style, a group (the graph's
   models' most common value, ties the smallest) never on two sides; graphs without a value are
   groups of their own. `family` is the Model property when the store has one, else derived from the
@@ -61,20 +62,43 @@ def check_rule(rule: str) -> str:
 
 
 def architecture_key(keys: pd.DataFrame) -> pd.Series:
-    """The architecture key graphs are grouped by (`--split-by arch`). The one place the
-    architecture view plugs in: `graph_id_noattr` until the store keeps `graph_id_arch` (issue #13)."""
-    return keys["graph_id_noattr"]
+    """The architecture key graphs are grouped by (`--split-by arch`): graphs sharing a
+    `graph_id_noattr` (same structure, other attribute values or initializer shapes) or a
+    `graph_id_arch` (same architecture view: other exporter, plumbing or fused decompositions) are
+    linked, and each connected set of links is one group, named by its smallest noattr hash. A graph
+    without an architecture hash (a store loaded from format-1 tables) is linked by noattr only."""
+    parent: dict[str, str] = {}
+
+    def root(x: str) -> str:
+        while parent.setdefault(x, x) != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    noattr = [str(v) for v in keys["graph_id_noattr"]]
+    arch = [str(v) if v else "" for v in keys.get("graph_id_arch", pd.Series([""] * len(keys)))]
+    for n, a in zip(noattr, arch):
+        if a:
+            ra, rn = root("a:" + a), root("n:" + n)
+            if ra != rn:
+                parent[max(ra, rn)] = min(ra, rn)
+    # name each group by its smallest noattr hash, so the key is a hash like the one it generalises
+    name: dict[str, str] = {}
+    for n in noattr:
+        r = root("n:" + n)
+        name[r] = min(name.get(r, n), n)
+    return pd.Series([name[root("n:" + n)] for n in noattr], index=keys.index, dtype=object)
 
 
 # -- stage 1: keys out of the store -----------------------------------------------------------------
 def read_keys(store: Store, ids: list[str], rule: str) -> pd.DataFrame:
-    """graph_id, graph_id_noattr, num_nodes and the rule's group (None: no value) of these graphs,
+    """graph_id, graph_id_noattr, graph_id_arch, num_nodes and the rule's group (None: no value) of these graphs,
     sorted by graph_id. A property rule naming no property of the selected graphs' models is an error."""
     check_rule(rule)
     frames = [read_graph_keys(store, ids[i:i + ID_CHUNK]) for i in range(0, len(ids), ID_CHUNK)]
     keys = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(
         {"graph_id": pd.Series([], dtype=object), "graph_id_noattr": pd.Series([], dtype=object),
-         "num_nodes": pd.Series([], dtype="int64")})
+         "graph_id_arch": pd.Series([], dtype=object), "num_nodes": pd.Series([], dtype="int64")})
     keys = keys.sort_values("graph_id", kind="stable").reset_index(drop=True)
     if rule == "arch":
         keys["group"] = architecture_key(keys).astype(object)
@@ -244,9 +268,12 @@ def splits_document(rule: str, seed: int, ratios: Sequence[float], unit: str, ke
             "splits": {s: sorted(v) for s, v in splits.items()}, "removed": sorted(set(map(str, removed)))}
 
 
+ARCH_RULE_KEY = "graph_id_noattr+graph_id_arch"  # splits.json's key of --split-by arch (architecture_key)
+
+
 def rule_key(rule: str) -> str | None:
     if rule == "arch":
-        return LEAKAGE_KEY
+        return ARCH_RULE_KEY
     if rule == "size":
         return "num_nodes"
     return None if rule == "graph" else rule

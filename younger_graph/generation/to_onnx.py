@@ -43,13 +43,14 @@ BATCH_NODES = 50_000
 
 
 def check_view(view: str) -> str:
-    """The view a graph is rebuilt in. The one place the architecture view (`graph_id_arch`,
-    issue #13) plugs in: once the store keeps it, `arch` selects it here."""
+    """The view a graph is rebuilt in: only the exact one. The architecture view folds constants and
+    initializers into attributes and fuses decompositions into function names, so what it keeps is not
+    a model ONNX can run (docs/generation.md)."""
     if view == "exact":
         return view
     if view == "arch":
-        raise UsageError("--view arch needs the architecture view (graph_id_arch), which this version does "
-                         "not store yet; use --view exact")
+        raise UsageError("--view arch: the architecture view folds constants into attributes and fuses "
+                         "decompositions, so it does not rebuild a runnable model; use --view exact")
     raise UsageError(f"--view must be one of {', '.join(VIEWS)}, not {view!r}")
 
 

@@ -106,18 +106,19 @@ def _ranking(run: Run, method: str, blocks: pd.DataFrame, noattr: bool) -> list[
         return []
     members = run("stats_community_examples", method=method, hashes=[str(h) for h in blocks["hash"]],
                   ids=sorted({str(g) for g in blocks["example_graph"]}), noattr=noattr)
-    examples: dict[tuple[str, str], tuple[str, list[str]]] = {}
+    examples: dict[tuple[str, str], tuple[str, list[str], list[int]]] = {}
     if len(members):
         for (h, gid), rows in members.groupby(["hash", "graph_id"], sort=False):
             first = rows[rows["k"] == rows["k"].min()].sort_values("idx")
-            examples[(str(h), str(gid))] = (str(first["community_id"].iloc[0]), [str(t) for t in first["op_type"]])
+            examples[(str(h), str(gid))] = (str(first["community_id"].iloc[0]), [str(t) for t in first["op_type"]],
+                                            [int(i) for i in first["idx"]])
     out = []
     for r in blocks.to_dict(orient="records"):
-        community_id, op_types = examples.get((str(r["hash"]), str(r["example_graph"])), (None, []))
+        community_id, op_types, nodes = examples.get((str(r["hash"]), str(r["example_graph"])), (None, [], []))
         out.append({
             "hash": r["hash"], "graphs": as_int(r["graphs"]), "occurrences": as_int(r["occurrences"]),
             "size": as_int(r["size"]), "operators": as_int(r["operators"]), "boundary_size": as_int(r["boundary_size"]),
             "op_types": op_types,
-            "example": {"graph_id": plain(r["example_graph"]), "community_id": community_id},
+            "example": {"graph_id": plain(r["example_graph"]), "community_id": community_id, "nodes": nodes},
         })
     return out

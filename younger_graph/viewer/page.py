@@ -134,10 +134,12 @@ def _label(kind: str, op_type: str, name: str) -> str:
     return text if len(text) <= IO_LABEL else text[:IO_LABEL - 1] + "…"
 
 
-def view_graph(store: Runs, target: str, *, highlight: Any = (), scope: str | None = None) -> GraphView:
+def view_graph(store: Runs, target: str, *, highlight: Any = (), scope: str | None = None,
+               marks: dict[str, list[int]] | None = None) -> GraphView:
     """Draw one graph of the store (`target`: a graph_id, model name or model_id, or a model file in the
     store) as a self-contained page; `highlight`: patterns (chains, .onnx blocks, Patterns; one or a list)
-    whose occurrences in the graph are marked; `scope`: draw only that subgraph body and what it nests."""
+    whose occurrences in the graph are marked; `marks`: label → operator idx marked as one occurrence
+    (a community, a diff); `scope`: draw only that subgraph body and what it nests."""
     graph_id = resolve_target(store, target)
     info = _run_named(store, "view_graph", graph_id=graph_id).iloc[0].to_dict()
     ops = _run_named(store, "view_operators", graph_id=graph_id)
@@ -161,6 +163,12 @@ def view_graph(store: Runs, target: str, *, highlight: Any = (), scope: str | No
         occurrences[pat.describe()] = inside
         payload["occurrences"].append({"pattern": pat.describe(), "found": inside,
                                        "elsewhere": len(found) - len(inside)})
+    drawn_idx = {int(i) for i in drawn["idx"]}
+    for label, nodes in (marks or {}).items():
+        inside = [int(i) for i in nodes if int(i) in drawn_idx]
+        occurrences[label] = [inside] if inside else []
+        payload["occurrences"].append({"pattern": label, "found": occurrences[label],
+                                       "elsewhere": 0 if inside or not nodes else 1})
     del payload["scope_index"]
     models = sorted(str(m) for m in info.get("models") or [])
     title = f"{models[0] if models else graph_id}" + (f" · scope {root}" if root else "")

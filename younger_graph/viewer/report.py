@@ -16,9 +16,10 @@ from younger_graph.match import Runs, match
 from younger_graph.patterns import frequent_paths
 from younger_graph.viewer.page import _run_named, view_graph
 
-__all__ = ["DRAW_UP_TO", "report_views", "views_folder"]
+__all__ = ["BLOCK_PAGES", "DRAW_UP_TO", "block_views", "report_views", "views_folder"]
 
 DRAW_UP_TO = 60_000  # nodes: larger graphs are listed without a page (`younger-graph view` still draws them)
+BLOCK_PAGES = 5  # per block table of the report: its top blocks get a page of their example
 
 
 def views_folder(report: str | os.PathLike[str]) -> Path:
@@ -51,6 +52,35 @@ def report_views(store: Runs, folder: str | os.PathLike[str], *, top: int = 5, p
         links.append(_graph_link(store, f"top {path_length}-operator paths", str(graph_id), 0, detail, out, base,
                                  label=chain, highlight=chain))
     return links
+
+
+def block_views(store: Runs, doc: dict[str, Any], folder: str | os.PathLike[str], *, top: int = BLOCK_PAGES,
+                relative_to: str | os.PathLike[str] | None = None) -> dict[tuple[str, str], str]:
+    """Pages of the building blocks' examples (the stats document's `communities` section): for the top
+    blocks of each method and hash kind, the example graph with the example community's operators
+    marked. Returns (method, block hash) → href (relative to `relative_to`, default the folder's parent),
+    for `render_html(doc, block_link=lambda m, b: hrefs.get((m, b["hash"])))`."""
+    out = Path(folder)
+    base = Path(relative_to) if relative_to is not None else out.parent
+    sizes: dict[str, int] = {}
+    hrefs: dict[tuple[str, str], str] = {}
+    for method, entry in sorted((doc.get("communities") or {}).items()):
+        for kind in ("hash", "hash_noattr"):
+            for block in (entry.get("blocks", {}).get(kind) or {}).get("ranking", [])[:top]:
+                example = block.get("example") or {}
+                graph_id, nodes = example.get("graph_id"), example.get("nodes") or []
+                if not graph_id or not nodes or (method, block["hash"]) in hrefs:
+                    continue
+                if graph_id not in sizes:
+                    info = _run_named(store, "view_graph", graph_id=graph_id)
+                    sizes[graph_id] = int(info["num_nodes"].iloc[0] or 0) if len(info) else 0
+                if sizes[graph_id] > DRAW_UP_TO:
+                    continue
+                label = f"block {str(block['hash'])[:8]} ({method}, community {example.get('community_id')})"
+                view = view_graph(store, graph_id, marks={label: nodes})
+                name = re.sub(r"[^\w.-]", "_", f"block-{method}-{kind}-{str(block['hash'])[:16]}") + ".html"
+                hrefs[(method, str(block["hash"]))] = os.path.relpath(view.save(out / name), base).replace(os.sep, "/")
+    return hrefs
 
 
 def _graph_link(store: Runs, section: str, graph_id: str, nodes: int, detail: str, out: Path, base: Path, *,
