@@ -34,8 +34,9 @@ _C1, _C2, _C3 = _U64(0x9E3779B97F4A7C15), _U64(0xBF58476D1CE4E5B9), _U64(0x94D04
 _SALT_IN, _SALT_OUT, _SALT_PARENT, _SALT_CHILD = (_U64(k) for k in (0x1, 0x2, 0x3, 0x4))
 
 
-def _mix(x: np.ndarray) -> np.ndarray:
-    """SplitMix64 finaliser, vectorised (uint64 arithmetic wraps, which is what we want)."""
+def mix(x: np.ndarray) -> np.ndarray:
+    """SplitMix64 finaliser, vectorised (uint64 arithmetic wraps, which is what we want); the embeddings
+    (arch/embed.py) mix with it too."""
     x = x + _C1
     x ^= x >> _U64(30)
     x *= _C2
@@ -95,25 +96,25 @@ def graph_hashes(
     all_parent, all_child = np.tile(parent, k) + copies, np.tile(child, k) + copies
     h = np.concatenate([_label_ints(labels) for labels in label_sets])
     # Per-edge constants: slots (and nesting attribute names) enter every message.
-    slot_in = np.tile(_mix((dst_slot.astype(np.uint64) << _U64(32)) ^ src_slot.astype(np.uint64) ^ _SALT_IN), k)
-    slot_out = np.tile(_mix((src_slot.astype(np.uint64) << _U64(32)) ^ dst_slot.astype(np.uint64) ^ _SALT_OUT), k)
+    slot_in = np.tile(mix((dst_slot.astype(np.uint64) << _U64(32)) ^ src_slot.astype(np.uint64) ^ _SALT_IN), k)
+    slot_out = np.tile(mix((src_slot.astype(np.uint64) << _U64(32)) ^ dst_slot.astype(np.uint64) ^ _SALT_OUT), k)
     nest = np.tile(_label_ints(nesting[2]) if len(nesting[2]) else np.zeros(0, dtype=np.uint64), k)
     total = k * n
     distinct = [_count_distinct(h[c * n:(c + 1) * n]) if n else 0 for c in range(k)]
     final: list[np.ndarray | None] = [None] * k
     # Without nesting links (most graphs) their two terms are the same constant in every round.
-    no_nesting = None if len(parent) else _mix(np.zeros(total, np.uint64) + _SALT_PARENT) ^ (
-        _mix(np.zeros(total, np.uint64) + _SALT_CHILD) * _C2)
+    no_nesting = None if len(parent) else mix(np.zeros(total, np.uint64) + _SALT_PARENT) ^ (
+        mix(np.zeros(total, np.uint64) + _SALT_CHILD) * _C2)
     for _ in range(MAX_ROUNDS):
-        incoming = _segment_sum(_mix(h[all_src] ^ slot_in), all_dst, total)
-        outgoing = _segment_sum(_mix(h[all_dst] ^ slot_out), all_src, total)
+        incoming = _segment_sum(mix(h[all_src] ^ slot_in), all_dst, total)
+        outgoing = _segment_sum(mix(h[all_dst] ^ slot_out), all_src, total)
         if no_nesting is None:
-            from_parent = _segment_sum(_mix(h[all_parent] ^ nest ^ _SALT_PARENT), all_child, total)
-            from_children = _segment_sum(_mix(h[all_child] ^ nest ^ _SALT_CHILD), all_parent, total)
-            nesting_terms = _mix(from_parent + _SALT_PARENT) ^ (_mix(from_children + _SALT_CHILD) * _C2)
+            from_parent = _segment_sum(mix(h[all_parent] ^ nest ^ _SALT_PARENT), all_child, total)
+            from_children = _segment_sum(mix(h[all_child] ^ nest ^ _SALT_CHILD), all_parent, total)
+            nesting_terms = mix(from_parent + _SALT_PARENT) ^ (mix(from_children + _SALT_CHILD) * _C2)
         else:
             nesting_terms = no_nesting
-        h = _mix(h ^ _mix(incoming + _SALT_IN) ^ (_mix(outgoing + _SALT_OUT) * _C3) ^ nesting_terms)
+        h = mix(h ^ mix(incoming + _SALT_IN) ^ (mix(outgoing + _SALT_OUT) * _C3) ^ nesting_terms)
         for c in range(k):
             if final[c] is None:
                 part = h[c * n:(c + 1) * n]

@@ -53,13 +53,10 @@ class Side:
 
 def _side_from_file(source: str, view: str) -> Side:
     from younger_graph.arch.embed import embed, embed_tables
-    from younger_graph.inspection import extract_one
+    from younger_graph.arch.similar import extracted_graph
     from younger_graph.views import arch_of
 
-    result = extract_one(source)
-    if not result.ok or result.graph is None:
-        raise SimilarityError(f"{source}: {result.row['error']}")
-    g = result.graph
+    g = extracted_graph(source)
     if view == "arch":
         v = arch_of(g.operators, g.edges)
         return Side(source, g.graph_id, os.path.basename(source), v.op_type, v.kind, v.src, v.dst, embed([v])[0])

@@ -30,6 +30,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from younger_graph.hashing import mix
+
 if TYPE_CHECKING:
     from younger_graph.arch.view import ArchView
 
@@ -51,19 +53,8 @@ WIDTH_OF: dict[str, tuple[str, int]] = {
 }
 
 _U64 = np.uint64
-_C1, _C2, _C3 = _U64(0x9E3779B97F4A7C15), _U64(0xBF58476D1CE4E5B9), _U64(0x94D049BB133111EB)
+_C3 = _U64(0x94D049BB133111EB)  # SplitMix64's last multiplier, to combine the two directions
 _SALT_IN, _SALT_OUT = _U64(0x51), _U64(0x52)
-
-
-def mix(x: np.ndarray) -> np.ndarray:
-    """SplitMix64's finaliser, vectorised over uint64 (arithmetic wraps)."""
-    x = x + _C1
-    x ^= x >> _U64(30)
-    x *= _C2
-    x ^= x >> _U64(27)
-    x *= _C3
-    x ^= x >> _U64(31)
-    return x
 
 
 def token_ints(tokens: Sequence[str]) -> np.ndarray:
@@ -245,4 +236,4 @@ def embed(views: Sequence[ArchView], **options: Any) -> np.ndarray:
 
 
 __all__ = ["DIM", "EMBED_VERSION", "ROUNDS", "WIDTH_ROUNDS", "Tokenizer", "embed", "embed_arrays", "embed_tables",
-           "mix", "node_tokens", "table_tokens", "token_ints", "view_tokens"]
+           "node_tokens", "table_tokens", "token_ints", "view_tokens"]

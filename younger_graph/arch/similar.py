@@ -48,15 +48,22 @@ def stored_vectors(store: Store, view: str, ids: list[str] | None = None) -> tup
     return store.embeddings(view, ids)
 
 
-def _file_vector(source: str, view: str) -> QueryGraph:
-    from younger_graph.arch.embed import embed, embed_tables
+def extracted_graph(source: str) -> Any:
+    """The graph a model file extracts to (walk.builder.BuiltGraph); SimilarityError with the walker's
+    one-line reason when it does not."""
     from younger_graph.inspection import extract_one
-    from younger_graph.views import arch_of
 
     result = extract_one(source)
     if not result.ok or result.graph is None:
         raise SimilarityError(f"{source}: {result.row['error']}")
-    g = result.graph
+    return result.graph
+
+
+def _file_vector(source: str, view: str) -> QueryGraph:
+    from younger_graph.arch.embed import embed, embed_tables
+    from younger_graph.views import arch_of
+
+    g = extracted_graph(source)
     if view == "arch":
         vector = embed([arch_of(g.operators, g.edges)])[0]
     else:
@@ -153,5 +160,5 @@ def graph_labels(store: Store, ids: list[str]) -> dict[str, dict[str, Any]]:
     return out
 
 
-__all__ = ["COLUMNS", "QueryGraph", "embedding_counts", "graph_labels", "resolve_query", "similar",
+__all__ = ["COLUMNS", "QueryGraph", "embedding_counts", "extracted_graph", "graph_labels", "resolve_query", "similar",
            "stored_vectors"]

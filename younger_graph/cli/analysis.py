@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 
 from younger_graph.cli.app import app, mirrors
 from younger_graph.cli.options import (
@@ -24,7 +23,15 @@ from younger_graph.cli.options import (
     open_store,
     parse_params,
 )
-from younger_graph.cli.render import console, print_stats_table, stage_progress, write_frame, write_stdout, write_text
+from younger_graph.cli.render import (
+    console,
+    print_rich,
+    print_stats_table,
+    stage_progress,
+    write_frame,
+    write_stdout,
+    write_text,
+)
 from younger_graph.errors import UsageError
 from younger_graph.schema import DEFAULT_SEED
 
@@ -102,14 +109,7 @@ def stats(
         console.print(f"wrote the report to {report} (linking {pages} graph pages in "
                       f"{views_folder(report)})", highlight=False, markup=False)
     if fmt == "table":
-        if out is None:
-            print_stats_table(doc, Console())
-        else:
-            from io import StringIO
-
-            buffer = StringIO()
-            print_stats_table(doc, Console(file=buffer, width=160, no_color=True))
-            write_text(buffer.getvalue(), out)
+        print_rich(print_stats_table, doc, out)
         return
     text = page if fmt == "html" else {"json": render_json, "md": render_markdown}[fmt](doc)
     write_text(text or "", out)

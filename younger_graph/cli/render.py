@@ -120,6 +120,16 @@ def write_text(text: str, out: Path | None) -> None:
         atomic.write_text(out, text)
 
 
+def print_rich(printer: Callable[[Any, Console], None], doc: Any, out: Path | None) -> None:
+    """`printer(doc, console)` on the terminal, or as plain 160-column text into `out`."""
+    if out is None:
+        printer(doc, Console())
+        return
+    buffer = io.StringIO()
+    printer(doc, Console(file=buffer, width=160, no_color=True))
+    write_text(buffer.getvalue(), out)
+
+
 def print_warnings(warnings: list[str]) -> None:
     from rich.markup import escape
 

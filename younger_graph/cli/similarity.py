@@ -22,7 +22,7 @@ from younger_graph.cli.options import (
     check_choice,
     open_store,
 )
-from younger_graph.cli.render import console, stage_progress, write_frame, write_stdout, write_text
+from younger_graph.cli.render import console, print_rich, stage_progress, write_frame, write_stdout, write_text
 from younger_graph.errors import UsageError
 
 SimilarViewOption = Annotated[str, typer.Option(
@@ -83,14 +83,7 @@ def diff(
     if fmt == "json":
         write_text(json.dumps(doc, indent=2, ensure_ascii=False) + "\n", out)
         return
-    if out is None:
-        print_diff(doc, Console())
-    else:
-        from io import StringIO
-
-        buffer = StringIO()
-        print_diff(doc, Console(file=buffer, width=160, no_color=True))
-        write_text(buffer.getvalue(), out)
+    print_rich(print_diff, doc, out)
 
 
 mirrors("diff", "yg.diff")
