@@ -227,6 +227,23 @@ def test_neo4j_read_sessions_refuse_writes(tables: Path) -> None:
         wipe(store)
 
 
+@pytest.mark.neo4j
+def test_neo4j_read_only_queries_cannot_reach_files_or_urls() -> None:
+    """A READ session lets LOAD CSV read the server's import folder and any URL; we refuse it first."""
+    uri, user, password = require_neo4j()
+    env_args = ("--db", uri, "--username", user, "--password", password)
+    for statement in ("LOAD CSV FROM 'file:///x.csv' AS r RETURN r",
+                      "MATCH (g:Graph) WITH count(g) AS n load csv from 'http://127.0.0.1:7474/' AS r RETURN r",
+                      "CALL apoc.load.json('file:///x.json') YIELD value RETURN value",
+                      "CALL gds.graph.export.csv('g', {exportName: 'x'})",
+                      "CALL `apoc`.`import`.csv([], [], {})"):
+        proc = cli("query", statement, *env_args)
+        line = one_line_error(proc)
+        assert proc.returncode == 2 and "read-only" in line, (statement, line)
+    proc = cli("query", "MATCH (g:Graph) RETURN count(g) AS `load`", *env_args, "-f", "json")
+    assert proc.returncode == 0, proc.stderr
+
+
 # -- --where cannot smuggle a write (D11) ------------------------------------------------------------
 def test_where_cannot_smuggle_a_write(backend, tables: Path) -> None:
     with backend.open(write=True) as store:

@@ -34,6 +34,7 @@ from younger_graph.store.base import (
     StoreError,
     model_rows,
 )
+from younger_graph.store.readonly import check_neo4j_read
 from younger_graph.views import ViewChunk
 
 DEFAULT_USER = "neo4j"
@@ -199,6 +200,9 @@ class Neo4jStore(Store):
     def run(self, cypher: str, params: dict[str, Any] | None = None, *, write: bool = False) -> pd.DataFrame:
         if write and not self.writable:
             raise self.read_only_error()
+        if not write:  # a READ session still reaches files and URLs (store/readonly.py)
+            check_neo4j_read(cypher)
+
         def work(tx: Any) -> pd.DataFrame:
             return _frame(tx.run(cypher, params or {}))
 

@@ -18,8 +18,9 @@ embedded store runs without `write=True` is first read here, whatever the databa
 
 A word is a keyword only where the engine reads one: not after `.` (a property), `:` (a label or
 type) or `$` (a parameter), and not in backticks. The check refuses with a `StoreError` of kind
-`READ_ONLY`; a false alarm (a variable named like a clause) can be written in backticks. Neo4j needs
-none of this: its READ sessions refuse writes on the server.
+`READ_ONLY`; a false alarm (a variable named like a clause) can be written in backticks. On Neo4j
+the READ sessions refuse writes on the server, but not `LOAD CSV` or procedures that load, import
+or export: `check_neo4j_read` refuses those.
 """
 
 from __future__ import annotations
@@ -140,6 +141,40 @@ def _check_statement(statement: list[Token]) -> None:
             if token.text == "CALL":
                 _check_call(statement[k + 1:k + 3])
         previous = token
+
+
+def check_neo4j_read(text: str) -> None:
+    """Neo4j's READ sessions refuse writes on the server, but a read may still reach files and the
+    network: `LOAD CSV` reads the server's import folder and any URL, and procedures that load, import
+    or export (APOC's `apoc.load.*`, GDS's `gds.graph.export.csv`...) do the same. Refused before the
+    text is sent, with the same StoreError(READ_ONLY) as on the embedded store."""
+    for statement in statements(text):
+        previous: Token | None = None
+        for k, token in enumerate(statement):
+            if token.kind == WORD and not _is_name_position(previous):
+                if token.text == "LOAD":
+                    raise refuse("use LOAD CSV (it reads files and URLs from the server)")
+                if token.text == "CALL":
+                    name = _dotted_name(statement[k + 1:])
+                    if any(part in FILE_PROCEDURE_PARTS for part in name.split(".")):
+                        raise refuse(f"CALL {name.lower()} (it reaches files or URLs)")
+            previous = token
+
+
+FILE_PROCEDURE_PARTS = frozenset({"LOAD", "IMPORT", "EXPORT"})
+
+
+def _dotted_name(following: list[Token]) -> str:
+    """The procedure name after CALL (`a.b.c`, backticked parts included), upper-cased."""
+    parts: list[str] = []
+    for token in following:
+        if token.kind in (WORD, NAME) and (not parts or parts[-1] == "."):
+            parts.append(token.text.strip("`").upper())
+        elif token.kind == PUNCT and token.text == "." and parts and parts[-1] != ".":
+            parts.append(".")
+        else:
+            break
+    return "".join(parts)
 
 
 def _is_name_position(previous: Token | None) -> bool:
