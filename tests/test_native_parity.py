@@ -35,6 +35,32 @@ def test_onnx_backend_models(path):
     assert_same(python_file(path), native_file(path), str(path))
 
 
+# -- fresh zoo exports, both exporters -----------------------------------------------------------
+ZOO = [("torchvision:resnet18", "torchscript"), ("torchvision:mobilenet_v3_small", "dynamo"),
+       ("timm:resnet10t", "torchscript"), ("transformers:bert", "torchscript"), ("transformers:bert", "dynamo")]
+
+
+@pytest.mark.zoo
+@pytest.mark.slow
+@pytest.mark.parametrize(("ref", "exporter"), ZOO, ids=[f"{r}-{e}" for r, e in ZOO])
+def test_zoo_exports(ref, exporter, tmp_path):
+    """Models nobody wrote by hand: TorchScript and dynamo exports (functions, opset 18 attributes,
+    dynamo's naming) of CNNs and a transformer, and their dynamically quantised twin."""
+    pytest.importorskip("torch")
+    from younger_graph.loaders.zoo import export_zoo_model
+
+    model = export_zoo_model(ref, exporter=exporter)
+    path = tmp_path / "zoo.onnx"
+    path.write_bytes(model.SerializeToString())
+    assert_same(python_file(path), native_file(path), f"{ref} ({exporter})")
+    if ref == "transformers:bert" and exporter == "torchscript":
+        from onnxruntime.quantization import QuantType, quantize_dynamic
+
+        quantized = tmp_path / "zoo_int8.onnx"
+        quantize_dynamic(str(path), str(quantized), weight_type=QuantType.QInt8)
+        assert_same(python_file(quantized), native_file(quantized), f"{ref} ({exporter}, int8)")
+
+
 def test_the_corpora_are_there():
     assert len(SAMPLE) >= 30 and len(BACKEND) >= 100
 
