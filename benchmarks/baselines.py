@@ -35,7 +35,7 @@ of a split. The operator result also reports the majority-class control (the mos
 training target predicted everywhere).
 
 Recipe (`--preset default`): Adam, `--lr 3e-3` with a linear warm-up over the first 5% of the step
-budget then cosine decay to 5% of it, `--epochs 60` at most with early stopping when the validation
+budget then cosine decay to 5% of it, `--epochs 30` at most with early stopping when the validation
 score (AUC for link, accuracy for operator) has not improved for `--patience 8` epochs, the best
 epoch's weights restored; mini-batches of `--batch-size` graphs (link, 8) or items (operator, 64).
 `--preset paper` takes the Younger code's settings (docs/baselines.md quotes them). Every epoch's
