@@ -113,39 +113,59 @@ def add_views(store: Store, ids: list[str]) -> None:
     _write_embedding_rows(store, embeddings.to_pylist())
 
 
-def _token_arrays(store: Store, ids: list[str], view: str) -> tuple[list[str], list[str], np.ndarray, np.ndarray,
+def _token_arrays(store: Store, ids: list[str], view: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray,
                                                                       np.ndarray]:
-    """(structure tokens, width tokens, src, dst, graph index) of these graphs' stored view, as one
-    disjoint union (graph by graph, nodes by idx: the stores return rows in any order)."""
-    from younger_graph.arch.embed import table_tokens
+    """(structure token ints, width token ints, src, dst, graph index) of these graphs' stored view, as
+    one disjoint union. Nodes stay in the order the store returned them (any order: the embedding does
+    not depend on it); flow ends are mapped to those rows through (graph, idx)."""
+    from younger_graph.arch.embed import table_token_ints
     from younger_graph.query import resolve
 
     position = {gid: i for i, gid in enumerate(ids)}
     nodes = store.run_arrow(cypher(resolve("read_tokens").text_for(store.backend), view), {"ids": ids})
     flows = store.run_arrow(cypher(resolve("read_flow_ends").text_for(store.backend), view), {"ids": ids})
-    gids = nodes.column("graph_id").to_pylist()
-    idx = np.asarray(nodes.column("idx").to_numpy(zero_copy_only=False), dtype=np.int64)
-    graph_of = np.fromiter((position[g] for g in gids), dtype=np.int64, count=len(gids))
-    order = np.lexsort((idx, graph_of))
-    graph_of = graph_of[order]
-    sizes = np.bincount(graph_of, minlength=len(ids))
-    offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]])
-    structure, width = table_tokens(nodes.take(pa.array(order)))
-    f_graph = np.fromiter((position[g] for g in flows.column("graph_id").to_pylist()), dtype=np.int64,
-                          count=flows.num_rows)
-    src = np.asarray(flows.column("src").to_numpy(zero_copy_only=False), dtype=np.int64) + offsets[f_graph]
-    dst = np.asarray(flows.column("dst").to_numpy(zero_copy_only=False), dtype=np.int64) + offsets[f_graph]
-    return structure, width, src, dst, graph_of
+    graph_of = _graph_positions(nodes.column("graph_id"), position)
+    offsets = np.concatenate([[0], np.cumsum(np.bincount(graph_of, minlength=len(ids)))[:-1]]).astype(np.int64)
+    row_of = _rows_by_slot(offsets, graph_of, _ints(nodes, "idx"))
+    structure, width = table_token_ints(nodes)
+    f_offsets = offsets[_graph_positions(flows.column("graph_id"), position)]
+    return structure, width, row_of[_ints(flows, "src") + f_offsets], row_of[_ints(flows, "dst") + f_offsets], graph_of
+
+
+def _ints(table: pa.Table, name: str) -> np.ndarray:
+    return np.asarray(table.column(name).to_numpy(zero_copy_only=False), dtype=np.int64)
+
+
+def _graph_positions(column: Any, position: dict[str, int]) -> np.ndarray:
+    """Each row's graph as its position in the batch: one dictionary lookup per graph, not per row."""
+    import pyarrow.compute as pc
+
+    encoded = pc.dictionary_encode(column).combine_chunks()
+    lookup = np.array([position[g] for g in encoded.dictionary.to_pylist()], dtype=np.int64)
+    return lookup[encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64)]
+
+
+def _rows_by_slot(offsets: np.ndarray, graph_of: np.ndarray, idx: np.ndarray) -> np.ndarray:
+    """row_of[offsets[graph] + idx] = the row holding that node; each graph's idx must be 0..n-1."""
+    n = len(idx)
+    sizes = np.bincount(graph_of, minlength=len(offsets))
+    if n and (idx.min() < 0 or (idx >= sizes[graph_of]).any()):
+        raise ValueError("stored operators are not numbered 0..n-1 in their graph (idx)")
+    row_of = np.full(n, -1, dtype=np.int64)
+    row_of[offsets[graph_of] + idx] = np.arange(n, dtype=np.int64)
+    if n and row_of.min() < 0:
+        raise ValueError("stored operators are not numbered 0..n-1 in their graph (idx repeated)")
+    return row_of
 
 
 def recompute_embeddings(store: Store, ids: list[str]) -> tuple[np.ndarray, np.ndarray]:
     """(arch, exact) embeddings of these graphs from what the store holds."""
-    from younger_graph.arch.embed import embed_arrays
+    from younger_graph.arch.embed import embed_hashed
 
     out = []
     for view in ("arch", "exact"):
         tokens, widths, src, dst, graph_of = _token_arrays(store, ids, view)
-        out.append(embed_arrays(tokens, widths, src, dst, graph_of, len(ids)))
+        out.append(embed_hashed(tokens, widths, src, dst, graph_of, len(ids)))
     return out[0], out[1]
 
 
