@@ -109,8 +109,7 @@ def add_views(store: Store, ids: list[str]) -> None:
     props = chunk.graphs.drop_columns(["embedding_arch", "embedding_exact", "embedding_version"]).to_pylist()
     for start in range(0, len(props), ROWS_PER_STATEMENT):
         store.query("write_graph_views", rows=props[start:start + ROWS_PER_STATEMENT], write=True)
-    embeddings = chunk.graphs.select(["graph_id", "embedding_arch", "embedding_exact", "embedding_version"])
-    _write_embedding_rows(store, embeddings.to_pylist())
+    store.write_embeddings(chunk.graphs.select(["graph_id", "embedding_arch", "embedding_exact", "embedding_version"]))
 
 
 def _token_arrays(store: Store, ids: list[str], view: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray,
@@ -172,14 +171,13 @@ def recompute_embeddings(store: Store, ids: list[str]) -> tuple[np.ndarray, np.n
 def write_embeddings(store: Store, ids: list[str], arch: np.ndarray, exact: np.ndarray) -> None:
     from younger_graph.arch.embed import EMBED_VERSION
 
-    rows = [{"graph_id": gid, "embedding_arch": a.tolist(), "embedding_exact": e.tolist(),
-             "embedding_version": EMBED_VERSION} for gid, a, e in zip(ids, arch, exact)]
-    _write_embedding_rows(store, rows)
+    def vectors(m: np.ndarray) -> pa.Array:
+        flat = pa.array(np.ascontiguousarray(m, dtype=np.float32).reshape(-1))
+        return pa.FixedSizeListArray.from_arrays(flat, m.shape[1]).cast(pa.list_(pa.float32()))
 
-
-def _write_embedding_rows(store: Store, rows: list[dict[str, Any]]) -> None:
-    for start in range(0, len(rows), ROWS_PER_STATEMENT):
-        store.query("write_embeddings", rows=rows[start:start + ROWS_PER_STATEMENT], write=True)
+    store.write_embeddings(pa.table({"graph_id": pa.array(ids, pa.string()), "embedding_arch": vectors(arch),
+                                     "embedding_exact": vectors(exact),
+                                     "embedding_version": pa.array([EMBED_VERSION] * len(ids), pa.string())}))
 
 
 __all__ = ["EmbedSummary", "add_views", "embed_store", "recompute_embeddings",
