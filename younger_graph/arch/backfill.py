@@ -115,33 +115,40 @@ def add_views(store: Store, ids: list[str]) -> None:
 def _token_arrays(store: Store, ids: list[str], view: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray,
                                                                       np.ndarray]:
     """(structure token ints, width token ints, src, dst, graph index) of these graphs' stored view, as
-    one disjoint union. Nodes stay in the order the store returned them (any order: the embedding does
-    not depend on it); flow ends are mapped to those rows through (graph, idx)."""
+    one disjoint union. The store returns one row per graph (lists): nodes stay in the order they come
+    (the embedding does not depend on it); flow ends are mapped to those rows through (graph, idx)."""
     from younger_graph.arch.embed import table_token_ints
     from younger_graph.query import resolve
 
     position = {gid: i for i, gid in enumerate(ids)}
-    nodes = store.run_arrow(cypher(resolve("read_tokens").text_for(store.backend), view), {"ids": ids})
-    flows = store.run_arrow(cypher(resolve("read_flow_ends").text_for(store.backend), view), {"ids": ids})
-    graph_of = _graph_positions(nodes.column("graph_id"), position)
+    graph_of, nodes = _flattened(store.run_arrow(cypher(resolve("read_tokens").text_for(store.backend), view),
+                                                 {"ids": ids}), position)
+    f_graph, flows = _flattened(store.run_arrow(cypher(resolve("read_flow_ends").text_for(store.backend), view),
+                                                {"ids": ids}), position)
     offsets = np.concatenate([[0], np.cumsum(np.bincount(graph_of, minlength=len(ids)))[:-1]]).astype(np.int64)
     row_of = _rows_by_slot(offsets, graph_of, _ints(nodes, "idx"))
     structure, width = table_token_ints(nodes)
-    f_offsets = offsets[_graph_positions(flows.column("graph_id"), position)]
+    f_offsets = offsets[f_graph]
     return structure, width, row_of[_ints(flows, "src") + f_offsets], row_of[_ints(flows, "dst") + f_offsets], graph_of
 
 
 def _ints(table: pa.Table, name: str) -> np.ndarray:
+    if name not in table.column_names:  # no rows (a store may not type an empty result)
+        return np.zeros(0, np.int64)
     return np.asarray(table.column(name).to_numpy(zero_copy_only=False), dtype=np.int64)
 
 
-def _graph_positions(column: Any, position: dict[str, int]) -> np.ndarray:
-    """Each row's graph as its position in the batch: one dictionary lookup per graph, not per row."""
+def _flattened(table: pa.Table, position: dict[str, int]) -> tuple[np.ndarray, pa.Table]:
+    """A result of one row per graph (graph_id, then lists of equal length) as (each element's graph
+    position in the batch, a table of the flattened lists)."""
     import pyarrow.compute as pc
 
-    encoded = pc.dictionary_encode(column).combine_chunks()
-    lookup = np.array([position[g] for g in encoded.dictionary.to_pylist()], dtype=np.int64)
-    return lookup[encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64)]
+    if table.num_rows == 0:
+        return np.zeros(0, np.int64), pa.table({})
+    names = [n for n in table.column_names if n != "graph_id"]
+    lengths = pc.list_value_length(table.column(names[0])).to_numpy(zero_copy_only=False).astype(np.int64)
+    graphs = np.array([position[g] for g in table.column("graph_id").to_pylist()], dtype=np.int64)
+    return np.repeat(graphs, lengths), pa.table({n: pc.list_flatten(table.column(n)) for n in names})
 
 
 def _rows_by_slot(offsets: np.ndarray, graph_of: np.ndarray, idx: np.ndarray) -> np.ndarray:
