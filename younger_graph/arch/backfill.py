@@ -116,20 +116,36 @@ def _token_arrays(store: Store, ids: list[str], view: str) -> tuple[np.ndarray, 
                                                                       np.ndarray]:
     """(structure token ints, width token ints, src, dst, graph index) of these graphs' stored view, as
     one disjoint union. The store returns one row per graph (lists): nodes stay in the order they come
-    (the embedding does not depend on it); flow ends are mapped to those rows through (graph, idx)."""
+    (the embedding does not depend on it); weighted layers' attributes and flow ends are mapped to
+    those rows through (graph, idx)."""
     from younger_graph.arch.embed import table_token_ints
-    from younger_graph.query import resolve
 
     position = {gid: i for i, gid in enumerate(ids)}
-    graph_of, nodes = _flattened(store.run_arrow(cypher(resolve("read_tokens").text_for(store.backend), view),
-                                                 {"ids": ids}), position)
-    f_graph, flows = _flattened(store.run_arrow(cypher(resolve("read_flow_ends").text_for(store.backend), view),
-                                                {"ids": ids}), position)
+    graph_of, nodes = _flattened(_read(store, "read_tokens", view, ids), position)
     offsets = np.concatenate([[0], np.cumsum(np.bincount(graph_of, minlength=len(ids)))[:-1]]).astype(np.int64)
     row_of = _rows_by_slot(offsets, graph_of, _ints(nodes, "idx"))
+    w_graph, weights = _flattened(_read(store, "read_token_weights", view, ids), position)
+    nodes = _with_weights(nodes, weights, row_of[_ints(weights, "idx") + offsets[w_graph]])
     structure, width = table_token_ints(nodes)
+    f_graph, flows = _flattened(_read(store, "read_flow_ends", view, ids), position)
     f_offsets = offsets[f_graph]
     return structure, width, row_of[_ints(flows, "src") + f_offsets], row_of[_ints(flows, "dst") + f_offsets], graph_of
+
+
+def _read(store: Store, name: str, view: str, ids: list[str]) -> pa.Table:
+    from younger_graph.query import resolve
+
+    return store.run_arrow(cypher(resolve(name).text_for(store.backend), view), {"ids": ids})
+
+
+def _with_weights(nodes: pa.Table, weights: pa.Table, rows: np.ndarray) -> pa.Table:
+    """`nodes` plus attrs and initializers columns: the weighted layers' (at `rows`), '' elsewhere."""
+    pick = np.full(nodes.num_rows, len(rows), dtype=np.int64)
+    pick[rows] = np.arange(len(rows), dtype=np.int64)
+    for name in ("attrs", "initializers"):
+        values = weights.column(name).combine_chunks() if len(rows) else pa.array([], pa.string())
+        nodes = nodes.append_column(name, pa.concat_arrays([values.cast(pa.string()), pa.array([""])]).take(pick))
+    return nodes
 
 
 def _ints(table: pa.Table, name: str) -> np.ndarray:
