@@ -7,9 +7,11 @@ Graphs loaded by this version already have both (the load computes them). This i
    same function the load runs) and written: ArchOperator nodes, ARCH_CONTAINS, ARCH_FLOWS, the
    `arch_*` Graph properties, graph_id_arch where the tables had none, and the embeddings;
 2. graphs whose embeddings are missing or of another `EMBED_VERSION` (or all, with `force`): the
-   embeddings are recomputed from what the store holds, reading only op types, convolution
-   attributes and flow ends (the architecture view from ArchOperator/ARCH_FLOWS, the exact one from
-   Operator/FLOWS), many graphs per statement.
+   embeddings are recomputed from what the store holds, reading only op types, the attributes and
+   initializers of weighted layers, and flow ends (the architecture view from ArchOperator/ARCH_FLOWS,
+   the exact one from Operator/FLOWS), many graphs per statement and one row per graph (lists); tokens
+   are hashed once per distinct operator row, the rest is numpy over the batch's disjoint union; the
+   embeddings go back as one Arrow table per batch (`Store.write_embeddings`).
 """
 
 from __future__ import annotations
