@@ -191,6 +191,26 @@ def test_a_store_without_embeddings_says_which_command_builds_them(corpus: Path,
     assert json.loads(r.stdout)["embedded"] == 0  # up to date: nothing to do
 
 
+def test_embed_force_recomputes_what_the_load_computed(corpus: Path, tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """`embed --force` reads the graphs back from the store (token, weight and flow queries, several
+    graphs per statement) and must give the bits the load computed from the tables."""
+    from younger_graph.arch import backfill
+
+    db = tmp_path / "force.db"
+    with open_store(db, write=True) as store:
+        store.load(corpus)
+        before = {view: store.embeddings(view) for view in ("arch", "exact")}
+        store.run("MATCH (g:Graph) SET g.embedding_arch = NULL, g.embedding_exact = NULL", write=True)
+        monkeypatch.setattr(backfill, "BATCH_NODES", 2_000)  # several batches, a large graph alone in one
+        summary = yg.embed(store, force=True)
+        assert summary.embedded == 32 and summary.views_added == 0
+        for view, (ids, vectors) in before.items():
+            again_ids, again = store.embeddings(view)
+            assert sorted(again_ids) == sorted(ids)
+            assert np.array_equal(again[np.argsort(again_ids)], vectors[np.argsort(ids)]), view
+
+
 def test_diff_reports_substitutions_and_extra_blocks(tmp_path: Path) -> None:
     def blocks(n: int, act: str) -> onnx.ModelProto:
         nodes, inits, x = [], [], "x"

@@ -7,9 +7,11 @@ Graphs loaded by this version already have both (the load computes them). This i
    same function the load runs) and written: ArchOperator nodes, ARCH_CONTAINS, ARCH_FLOWS, the
    `arch_*` Graph properties, graph_id_arch where the tables had none, and the embeddings;
 2. graphs whose embeddings are missing or of another `EMBED_VERSION` (or all, with `force`): the
-   embeddings are recomputed from what the store holds, reading only op types, convolution
-   attributes and flow ends (the architecture view from ArchOperator/ARCH_FLOWS, the exact one from
-   Operator/FLOWS), many graphs per statement.
+   embeddings are recomputed from what the store holds, reading only op types, the attributes and
+   initializers of weighted layers, and flow ends (the architecture view from ArchOperator/ARCH_FLOWS,
+   the exact one from Operator/FLOWS), many graphs per statement and one row per graph (lists); tokens
+   are hashed once per distinct operator row, the rest is numpy over the batch's disjoint union; the
+   embeddings go back as one Arrow table per batch (`Store.write_embeddings`).
 """
 
 from __future__ import annotations
@@ -109,57 +111,98 @@ def add_views(store: Store, ids: list[str]) -> None:
     props = chunk.graphs.drop_columns(["embedding_arch", "embedding_exact", "embedding_version"]).to_pylist()
     for start in range(0, len(props), ROWS_PER_STATEMENT):
         store.query("write_graph_views", rows=props[start:start + ROWS_PER_STATEMENT], write=True)
-    embeddings = chunk.graphs.select(["graph_id", "embedding_arch", "embedding_exact", "embedding_version"])
-    _write_embedding_rows(store, embeddings.to_pylist())
+    store.write_embeddings(chunk.graphs.select(["graph_id", "embedding_arch", "embedding_exact", "embedding_version"]))
 
 
-def _token_arrays(store: Store, ids: list[str], view: str) -> tuple[list[str], list[str], np.ndarray, np.ndarray,
+def _token_arrays(store: Store, ids: list[str], view: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray,
                                                                       np.ndarray]:
-    """(structure tokens, width tokens, src, dst, graph index) of these graphs' stored view, as one
-    disjoint union (graph by graph, nodes by idx: the stores return rows in any order)."""
-    from younger_graph.arch.embed import table_tokens
-    from younger_graph.query import resolve
+    """(structure token ints, width token ints, src, dst, graph index) of these graphs' stored view, as
+    one disjoint union. The store returns one row per graph (lists): nodes stay in the order they come
+    (the embedding does not depend on it); weighted layers' attributes and flow ends are mapped to
+    those rows through (graph, idx)."""
+    from younger_graph.arch.embed import table_token_ints
 
     position = {gid: i for i, gid in enumerate(ids)}
-    nodes = store.run_arrow(cypher(resolve("read_tokens").text_for(store.backend), view), {"ids": ids})
-    flows = store.run_arrow(cypher(resolve("read_flow_ends").text_for(store.backend), view), {"ids": ids})
-    gids = nodes.column("graph_id").to_pylist()
-    idx = np.asarray(nodes.column("idx").to_numpy(zero_copy_only=False), dtype=np.int64)
-    graph_of = np.fromiter((position[g] for g in gids), dtype=np.int64, count=len(gids))
-    order = np.lexsort((idx, graph_of))
-    graph_of = graph_of[order]
-    sizes = np.bincount(graph_of, minlength=len(ids))
-    offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]])
-    structure, width = table_tokens(nodes.take(pa.array(order)))
-    f_graph = np.fromiter((position[g] for g in flows.column("graph_id").to_pylist()), dtype=np.int64,
-                          count=flows.num_rows)
-    src = np.asarray(flows.column("src").to_numpy(zero_copy_only=False), dtype=np.int64) + offsets[f_graph]
-    dst = np.asarray(flows.column("dst").to_numpy(zero_copy_only=False), dtype=np.int64) + offsets[f_graph]
-    return structure, width, src, dst, graph_of
+    graph_of, nodes = _flattened(_read(store, "read_tokens", view, ids), position)
+    offsets = np.concatenate([[0], np.cumsum(np.bincount(graph_of, minlength=len(ids)))[:-1]]).astype(np.int64)
+    row_of = _rows_by_slot(offsets, graph_of, _ints(nodes, "idx"))
+    w_graph, weights = _flattened(_read(store, "read_token_weights", view, ids), position)
+    nodes = _with_weights(nodes, weights, row_of[_ints(weights, "idx") + offsets[w_graph]])
+    structure, width = table_token_ints(nodes)
+    f_graph, flows = _flattened(_read(store, "read_flow_ends", view, ids), position)
+    f_offsets = offsets[f_graph]
+    return structure, width, row_of[_ints(flows, "src") + f_offsets], row_of[_ints(flows, "dst") + f_offsets], graph_of
+
+
+def _read(store: Store, name: str, view: str, ids: list[str]) -> pa.Table:
+    from younger_graph.query import resolve
+
+    return store.run_arrow(cypher(resolve(name).text_for(store.backend), view), {"ids": ids})
+
+
+def _with_weights(nodes: pa.Table, weights: pa.Table, rows: np.ndarray) -> pa.Table:
+    """`nodes` plus attrs and initializers columns: the weighted layers' (at `rows`), '' elsewhere."""
+    pick = np.full(nodes.num_rows, len(rows), dtype=np.int64)
+    pick[rows] = np.arange(len(rows), dtype=np.int64)
+    for name in ("attrs", "initializers"):
+        values = weights.column(name).combine_chunks() if len(rows) else pa.array([], pa.string())
+        nodes = nodes.append_column(name, pa.concat_arrays([values.cast(pa.string()), pa.array([""])]).take(pick))
+    return nodes
+
+
+def _ints(table: pa.Table, name: str) -> np.ndarray:
+    if name not in table.column_names:  # no rows (a store may not type an empty result)
+        return np.zeros(0, np.int64)
+    return np.asarray(table.column(name).to_numpy(zero_copy_only=False), dtype=np.int64)
+
+
+def _flattened(table: pa.Table, position: dict[str, int]) -> tuple[np.ndarray, pa.Table]:
+    """A result of one row per graph (graph_id, then lists of equal length) as (each element's graph
+    position in the batch, a table of the flattened lists)."""
+    import pyarrow.compute as pc
+
+    if table.num_rows == 0:
+        return np.zeros(0, np.int64), pa.table({})
+    names = [n for n in table.column_names if n != "graph_id"]
+    lengths = pc.list_value_length(table.column(names[0])).to_numpy(zero_copy_only=False).astype(np.int64)
+    graphs = np.array([position[g] for g in table.column("graph_id").to_pylist()], dtype=np.int64)
+    return np.repeat(graphs, lengths), pa.table({n: pc.list_flatten(table.column(n)) for n in names})
+
+
+def _rows_by_slot(offsets: np.ndarray, graph_of: np.ndarray, idx: np.ndarray) -> np.ndarray:
+    """row_of[offsets[graph] + idx] = the row holding that node; each graph's idx must be 0..n-1."""
+    n = len(idx)
+    sizes = np.bincount(graph_of, minlength=len(offsets))
+    if n and (idx.min() < 0 or (idx >= sizes[graph_of]).any()):
+        raise ValueError("stored operators are not numbered 0..n-1 in their graph (idx)")
+    row_of = np.full(n, -1, dtype=np.int64)
+    row_of[offsets[graph_of] + idx] = np.arange(n, dtype=np.int64)
+    if n and row_of.min() < 0:
+        raise ValueError("stored operators are not numbered 0..n-1 in their graph (idx repeated)")
+    return row_of
 
 
 def recompute_embeddings(store: Store, ids: list[str]) -> tuple[np.ndarray, np.ndarray]:
     """(arch, exact) embeddings of these graphs from what the store holds."""
-    from younger_graph.arch.embed import embed_arrays
+    from younger_graph.arch.embed import embed_hashed
 
     out = []
     for view in ("arch", "exact"):
         tokens, widths, src, dst, graph_of = _token_arrays(store, ids, view)
-        out.append(embed_arrays(tokens, widths, src, dst, graph_of, len(ids)))
+        out.append(embed_hashed(tokens, widths, src, dst, graph_of, len(ids)))
     return out[0], out[1]
 
 
 def write_embeddings(store: Store, ids: list[str], arch: np.ndarray, exact: np.ndarray) -> None:
     from younger_graph.arch.embed import EMBED_VERSION
 
-    rows = [{"graph_id": gid, "embedding_arch": a.tolist(), "embedding_exact": e.tolist(),
-             "embedding_version": EMBED_VERSION} for gid, a, e in zip(ids, arch, exact)]
-    _write_embedding_rows(store, rows)
+    def vectors(m: np.ndarray) -> pa.Array:
+        flat = pa.array(np.ascontiguousarray(m, dtype=np.float32).reshape(-1))
+        return pa.FixedSizeListArray.from_arrays(flat, m.shape[1]).cast(pa.list_(pa.float32()))
 
-
-def _write_embedding_rows(store: Store, rows: list[dict[str, Any]]) -> None:
-    for start in range(0, len(rows), ROWS_PER_STATEMENT):
-        store.query("write_embeddings", rows=rows[start:start + ROWS_PER_STATEMENT], write=True)
+    store.write_embeddings(pa.table({"graph_id": pa.array(ids, pa.string()), "embedding_arch": vectors(arch),
+                                     "embedding_exact": vectors(exact),
+                                     "embedding_version": pa.array([EMBED_VERSION] * len(ids), pa.string())}))
 
 
 __all__ = ["EmbedSummary", "add_views", "embed_store", "recompute_embeddings",

@@ -110,26 +110,50 @@ class Tokenizer:
         return found
 
 
-def table_tokens(table: Any, tokenizer: Tokenizer | None = None) -> tuple[list[str], list[str]]:
-    """(structure, width) tokens of every row of an Arrow table with op_type, domain, attrs and
-    initializers columns: computed once per distinct row (dictionary codes, numpy), not per row."""
+def _distinct_rows(table: Any) -> tuple[list[tuple[str, str, str, str]], np.ndarray]:
+    """The distinct (op_type, domain, attrs, initializers) rows of an Arrow table (nulls as '') and,
+    for every row, the index of its distinct row: dictionary codes combined and factorised by hashing
+    (numpy / pandas), never a Python object per row."""
+    import pandas as pd
     import pyarrow.compute as pc
 
-    tok = tokenizer or Tokenizer()
-    n = table.num_rows
-    if n == 0:
-        return [], []
     codes, values = [], []
     for name in ("op_type", "domain", "attrs", "initializers"):
         encoded = pc.dictionary_encode(pc.fill_null(table.column(name), "")).combine_chunks()
         codes.append(encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64))
         values.append(encoded.dictionary.to_pylist())
-    keys, inverse = np.unique(np.stack(codes, axis=1), axis=0, return_inverse=True)
-    pairs = [tok.tokens(values[0][a], values[1][b], values[2][c], values[3][d]) for a, b, c, d in keys.tolist()]
-    structure = [p[0] for p in pairs]
-    width = [p[1] for p in pairs]
-    inverse = inverse.reshape(-1)
+    inverse = codes[0]
+    for code, dictionary in zip(codes[1:], values[1:]):  # each product < rows x dictionary size: no overflow
+        inverse = pd.factorize(inverse * len(dictionary) + code)[0].astype(np.int64)
+    one_row = np.empty(int(inverse.max()) + 1, dtype=np.int64)
+    one_row[inverse] = np.arange(len(inverse), dtype=np.int64)  # any row of each distinct key will do
+    rows = [tuple(v[i] for v, i in zip(values, picked)) for picked in zip(*(c[one_row].tolist() for c in codes))]
+    return rows, inverse
+
+
+def _distinct_tokens(table: Any, tokenizer: Tokenizer | None) -> tuple[list[str], list[str], np.ndarray]:
+    tok = tokenizer or Tokenizer()
+    rows, inverse = _distinct_rows(table)
+    pairs = [tok.tokens(*row) for row in rows]
+    return [p[0] for p in pairs], [p[1] for p in pairs], inverse
+
+
+def table_tokens(table: Any, tokenizer: Tokenizer | None = None) -> tuple[list[str], list[str]]:
+    """(structure, width) tokens of every row of an Arrow table with op_type, domain, attrs and
+    initializers columns: computed once per distinct row, not per row."""
+    if table.num_rows == 0:
+        return [], []
+    structure, width, inverse = _distinct_tokens(table, tokenizer)
     return [structure[i] for i in inverse.tolist()], [width[i] for i in inverse.tolist()]
+
+
+def table_token_ints(table: Any, tokenizer: Tokenizer | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """`token_ints` of `table_tokens`, without a Python string per row: each distinct row's tokens
+    hashed once, spread to the rows by numpy indexing."""
+    if table.num_rows == 0:
+        return np.zeros(0, np.uint64), np.zeros(0, np.uint64)
+    structure, width, inverse = _distinct_tokens(table, tokenizer)
+    return token_ints(structure)[inverse], token_ints(width)[inverse]
 
 
 def view_tokens(view: ArchView, tokenizer: Tokenizer | None = None) -> tuple[list[str], list[str]]:
@@ -156,26 +180,33 @@ def _refine(h: np.ndarray, src: np.ndarray, dst: np.ndarray) -> np.ndarray:
 
 
 def embed_arrays(tokens: Sequence[str], width_tokens: Sequence[str] | None, src: np.ndarray, dst: np.ndarray,
-                 graph_of: np.ndarray, graphs: int, *, rounds: int = ROUNDS, width_rounds: int = WIDTH_ROUNDS,
-                 weights: Sequence[float] = WEIGHTS) -> np.ndarray:
+                 graph_of: np.ndarray, graphs: int, **options: Any) -> np.ndarray:
     """Embeddings [graphs, dim] (float32, unit rows; zero rows for empty graphs) of a disjoint union:
     node i belongs to graph graph_of[i]; src/dst are flows in union numbering. Without width tokens
     (None) only the structure blocks are filled."""
+    widths = None if width_tokens is None else token_ints(width_tokens)
+    return embed_hashed(token_ints(tokens), widths, src, dst, graph_of, graphs, **options)
+
+
+def embed_hashed(h: np.ndarray, hw: np.ndarray | None, src: np.ndarray, dst: np.ndarray, graph_of: np.ndarray,
+                 graphs: int, *, rounds: int = ROUNDS, width_rounds: int = WIDTH_ROUNDS,
+                 weights: Sequence[float] = WEIGHTS) -> np.ndarray:
+    """`embed_arrays` of tokens already hashed by `token_ints` (uint64 arrays). Nodes may come in any
+    order: the result depends on the flows and on which graph each node is in, not on node order."""
     dim = (rounds + 1) * STRUCTURE_BLOCK + (width_rounds + 1) * WIDTH_BLOCK
     out = np.zeros((graphs, dim), dtype=np.float64)
-    if len(tokens) == 0:
+    if len(h) == 0:
         return out.astype(np.float32)
     src = np.asarray(src, dtype=np.int64)
     dst = np.asarray(dst, dtype=np.int64)
     graph_of = np.asarray(graph_of, dtype=np.int64)
-    h = token_ints(tokens)
     for r in range(rounds + 1):
         if r:
             h = _refine(h, src, dst)
         out[:, r * STRUCTURE_BLOCK:(r + 1) * STRUCTURE_BLOCK] = _blocks(h, graph_of, graphs, STRUCTURE_BLOCK,
                                                                          weights[r])
-    if width_tokens is not None:
-        h = token_ints(width_tokens)
+    if hw is not None:
+        h = hw
         base = (rounds + 1) * STRUCTURE_BLOCK
         for r in range(width_rounds + 1):
             if r:
@@ -200,7 +231,7 @@ def embed_tables(graph_ids: Sequence[str], operators: dict[str, Any], edges: dic
                             len(graph_ids), **options)
     columns = ["op_type", "domain", "attrs", "initializers"]
     nodes = pa.concat_tables([operators[gid].select(columns) for _, gid in present])
-    tokens, widths = table_tokens(nodes)
+    tokens, widths = table_token_ints(nodes)
     sizes = np.array([operators[gid].num_rows for _, gid in present], dtype=np.int64)
     offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]])
     graph_of = np.repeat(np.array([i for i, _ in present], dtype=np.int64), sizes)
@@ -210,7 +241,7 @@ def embed_tables(graph_ids: Sequence[str], operators: dict[str, Any], edges: dic
         if e is not None and e.num_rows:
             src.append(e.column("src").to_numpy().astype(np.int64) + offset)
             dst.append(e.column("dst").to_numpy().astype(np.int64) + offset)
-    return embed_arrays(tokens, widths, _cat(src), _cat(dst), graph_of, len(graph_ids), **options)
+    return embed_hashed(tokens, widths, _cat(src), _cat(dst), graph_of, len(graph_ids), **options)
 
 
 def _cat(parts: list[np.ndarray]) -> np.ndarray:
@@ -235,5 +266,5 @@ def embed(views: Sequence[ArchView], **options: Any) -> np.ndarray:
     return embed_arrays(tokens, widths, _cat(src), _cat(dst), _cat(graph_of), len(views), **options)
 
 
-__all__ = ["DIM", "EMBED_VERSION", "ROUNDS", "WIDTH_ROUNDS", "Tokenizer", "embed", "embed_arrays", "embed_tables",
-           "node_tokens", "table_tokens", "token_ints", "view_tokens"]
+__all__ = ["DIM", "EMBED_VERSION", "ROUNDS", "WIDTH_ROUNDS", "Tokenizer", "embed", "embed_arrays", "embed_hashed",
+           "embed_tables", "node_tokens", "table_token_ints", "table_tokens", "token_ints", "view_tokens"]

@@ -51,6 +51,7 @@ REQUIRED_COLUMNS = {"models": ["model_id", "status", "graph_id"], "graphs": ["gr
 # and a chunk's memory stays about the same (2M rows of ~64 columns).
 CHUNK_CELLS = 128_000_000
 MIN_CHUNK_ROWS = 10_000
+EMBEDDING_ROWS = 2_000  # graphs per write_embeddings statement (rows travel as Python lists)
 # Graph node properties beyond graphs.parquet: the architecture view's (younger_graph.views).
 VIEW_GRAPH_COLUMNS = [n for n in VIEW_GRAPH_SCHEMA.names if n not in GRAPH_COLUMNS]
 GRAPH_NODE_COLUMNS = [*GRAPH_COLUMNS, *VIEW_GRAPH_COLUMNS]
@@ -318,6 +319,14 @@ class Store(ABC):
         except QueryError:  # a store created before embeddings existed has no such property
             table = pa.table({})
         return vectors_from_arrow(table)
+
+    def write_embeddings(self, table: pa.Table) -> None:
+        """Set the embeddings of stored graphs: `table` has graph_id, embedding_arch,
+        embedding_exact (lists of float32) and embedding_version. Here the library query
+        `write_embeddings`, EMBEDDING_ROWS rows per statement; the embedded store overrides it."""
+        for start in range(0, table.num_rows, EMBEDDING_ROWS):
+            rows = table.slice(start, EMBEDDING_ROWS).to_pylist()
+            self.query("write_embeddings", rows=rows, write=True)
 
     def reset_index(self) -> None:
         """Forget the embeddings `nearest` read (after they changed)."""

@@ -88,6 +88,12 @@ SCHEMA_DDL += [
 ]
 
 
+# The library query write_embeddings (cypher/internal/), reading its rows from an Arrow table.
+WRITE_EMBEDDINGS = ("LOAD FROM $rows MATCH (g:Graph) WHERE g.graph_id = graph_id "
+                    "SET g.embedding_arch = embedding_arch, g.embedding_exact = embedding_exact, "
+                    "g.embedding_version = embedding_version RETURN count(g) AS n")
+
+
 # Errors of a COPY that refused the data itself (base.Store._write_or_reject skips such a graph).
 _REJECTED_WORDS = ("duplicated primary key", "Copy exception", "Conversion exception")
 
@@ -392,6 +398,10 @@ class EmbeddedStore(Store):
         except QueryError as exc:
             raise _rejected_or(exc) from None
         self._serial += len(serials)
+
+    def write_embeddings(self, table: pa.Table) -> None:
+        """One statement scanning the Arrow table (LOAD FROM): no Python object per float."""
+        self.run(WRITE_EMBEDDINGS, {"rows": table.combine_chunks()}, write=True)
 
     def write_arch_view(self, chunk: ViewChunk) -> None:
         if not self.writable:
