@@ -45,7 +45,8 @@ MinCountOption = Annotated[int, typer.Option("--min-count", help="Tokens seen fe
 SplitOption = Annotated[str, typer.Option("--split", help="train:val:test ratios.")]
 SeedOption = Annotated[int, typer.Option("--seed", help="Seed of the split (and of negative sampling).")]
 SplitByOption = Annotated[str, typer.Option(
-    "--split-by", help="graph (random over graphs) | arch (graphs sharing graph_id_noattr on one side) | family | "
+    "--split-by", help="graph (random over graphs) | arch (graphs linked by graph_id_noattr or graph_id_arch on one "
+                       "side) | family | "
                        "task | origin | any Model metadata property (group k-fold: no group on two sides) | size "
                        "(train on the smallest graphs, test on the largest).")]
 SplitsFileOption = Annotated[Path | None, typer.Option(
