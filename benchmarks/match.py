@@ -11,6 +11,8 @@ alone unless --neo4j-clear). Then, per backend, each workload runs once to warm 
 --repeat times timed (wall clock, median):
 
 * match_chain3: `store.match("Conv>Relu>Conv")`, every occurrence with its models;
+* match_chain3_count: `store.match("Conv>Relu>Conv", count=True)`, one row per graph with its number of
+  occurrences (`match --count`: no node lists collected or shipped); its total must equal match_chain3's;
 * match_residual5: `store.match(tests/fixtures/patterns/residual.onnx)`: Relu → Conv → Relu → Conv → Add
   with the skip connection (a branching block, slot-exact flows);
 * scan (baseline): `MATCH (o:Operator) WHERE o.op_type = 'Conv' RETURN count(*)`, the least a search
@@ -46,6 +48,7 @@ CHAIN = "Conv>Relu>Conv"
 RESIDUAL = REPO / "tests" / "fixtures" / "patterns" / "residual.onnx"
 SCAN = "MATCH (o:Operator) WHERE o.op_type = $t RETURN count(*) AS n"
 TARGET_S = 10.0
+MATCHES = ("match_chain3", "match_chain3_count", "match_residual5")
 
 
 PLAIN = ("MATCH (a:Operator)-[:FLOWS]->(b:Operator)-[:FLOWS]->(c:Operator) "
@@ -78,6 +81,7 @@ def workloads(store: Any) -> dict[str, Any]:
     a, b, c = CHAIN.split(">")
     return {
         "match_chain3": lambda: store.match(CHAIN),
+        "match_chain3_count": lambda: store.match(CHAIN, count=True),
         "match_residual5": lambda: store.match(RESIDUAL),
         "scan": lambda: store.run(SCAN, {"t": "Conv"}),
         "plain_chain3": lambda: store.run(PLAIN, {"a": a, "b": b, "c": c}),
@@ -183,6 +187,10 @@ def main(argv: list[str] | None = None) -> int:
     print("embedded:")
     with open_store(db) as store:
         result["backends"]["embedded"], frames["embedded"] = bench_store(store, repeat)
+    chain, counted = frames["embedded"]["match_chain3"], frames["embedded"]["match_chain3_count"]
+    result["count_consistent"] = int(counted["occurrences"].sum()) == len(chain) if len(counted) else not len(chain)
+    if not result["count_consistent"]:
+        print("INCONSISTENT: match --count's total differs from the occurrence rows")
     if args.neo4j_uri and not args.quick:
         print(f"neo4j ({args.neo4j_uri}):")
         try:
@@ -191,14 +199,14 @@ def main(argv: list[str] | None = None) -> int:
             with store:
                 result["backends"]["neo4j"], frames["neo4j"] = bench_store(store, repeat, neo4j_pid(args.neo4j_pid))
             result["agree"] = all(frames["embedded"][k].to_dict("records") == frames["neo4j"][k].to_dict("records")
-                                  for k in ("match_chain3", "match_residual5"))
+                                  for k in MATCHES)
         except Exception as exc:  # a missing or refusing server is reported, not fatal
             result["neo4j"] = {"status": "failed", "reason": str(exc).splitlines()[0]}
             print(f"  neo4j skipped: {result['neo4j']['reason']}")
 
     rows, targets = [], []
     for backend, t in result["backends"].items():
-        for name in ("match_chain3", "match_residual5"):
+        for name in MATCHES:
             seconds, cpu = t[name]["median_s"], t[name]["cpu_median_s"]
             t[name]["over_scan"] = ratio(seconds, t["scan"]["median_s"])
             t[name]["over_plain_chain3"] = ratio(seconds, t["plain_chain3"]["median_s"])

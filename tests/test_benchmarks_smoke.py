@@ -129,9 +129,10 @@ def test_match_quick(tmp_path: Path, sample_dir: Path) -> None:
     result = _result(json_path)
     assert result["benchmark"] == "match" and result["quick"] is True
     timings = result["backends"]["embedded"]
-    assert {"match_chain3", "match_residual5", "scan", "plain_chain3"} <= set(timings)
+    assert {"match_chain3", "match_chain3_count", "match_residual5", "scan", "plain_chain3"} <= set(timings)
     assert timings["match_chain3"]["rows"] > 0 and timings["match_chain3"]["over_scan"] is not None
-    assert len(result["targets"]) == 4
+    assert result["count_consistent"] is True
+    assert len(result["targets"]) == 6
 
 
 def test_scale_quick(tmp_path: Path, sample_dir: Path) -> None:

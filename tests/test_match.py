@@ -190,6 +190,36 @@ def test_limit_graphs_models_and_totals(store, frames) -> None:  # type: ignore[
     assert "resnet18" in " ".join(full.loc[full["graph_id"] == gid, "models"].iloc[0])
 
 
+def _per_graph(rows: list[tuple[str, str, tuple[int, ...]]]) -> list[tuple[str, int]]:
+    counts: dict[str, int] = {}
+    for graph_id, _scope, _nodes in rows:
+        counts[graph_id] = counts.get(graph_id, 0) + 1
+    return sorted(counts.items())
+
+
+def test_counts_equal_networkx_per_graph(store, frames) -> None:  # type: ignore[no-untyped-def]
+    """`count=True`: one row per graph, its number of networkx monomorphisms, and the same models as
+    the occurrence rows; slot-exact blocks (no DISTINCT in the statement) and slot-free chains alike."""
+    specs: list[object] = [*CHAINS, *(_block(name) for name in sorted(BLOCKS)), *random_patterns(frames, 10, seed=3)]
+    for spec in specs:
+        pattern = parse_pattern(spec) if isinstance(spec, str) else spec
+        counted = match(store, pattern, count=True)
+        want = _per_graph(occurrences(frames["operators"], frames["edges"], pattern))
+        assert list(zip(counted["graph_id"], counted["occurrences"])) == want, pattern.describe()
+        full = match(store, pattern)
+        assert dict(zip(counted["graph_id"], counted["models"])) == dict(zip(full["graph_id"], full["models"]))
+        assert totals(counted) == totals(full)
+    assert list(match(store, "Conv>NoSuchOp", count=True).columns) == ["graph_id", "occurrences", "models"]
+
+
+def test_count_limit_is_the_first_graphs(store) -> None:  # type: ignore[no-untyped-def]
+    full = match(store, "Conv>Relu", count=True)
+    first = match(store, "Conv>Relu", count=True, limit=2)
+    assert len(full) > 2 and first.to_dict("records") == full.head(2).to_dict("records")
+    text, _ = match_cypher(parse_pattern(_block("residual")), count=True)
+    assert "collect(i" not in text and "count(*)" in text and "DISTINCT" not in text
+
+
 def test_unknown_op_type_returns_no_rows_and_says_so(store) -> None:  # type: ignore[no-untyped-def]
     df = match(store, "Conv>NoSuchOp")
     assert len(df) == 0 and list(df.columns) == ["graph_id", "scope", "nodes", "models"]
@@ -309,6 +339,12 @@ def test_cli_formats_totals_and_explain(embedded: Path, store) -> None:  # type:
     r = _cli("match", "Conv>Relu>Conv", "--db", str(embedded))
     t = totals(want)
     assert r.returncode == 0 and f"{t['occurrences']:,} occurrences in {t['graphs']:,} graphs" in r.stdout
+    counted = match(store, "Conv>Relu>Conv", count=True)
+    r = _cli("match", "Conv>Relu>Conv", "--db", str(embedded), "--count", "-f", "json")
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout) == counted.to_dict("records")
+    r = _cli("match", "Conv>Relu>Conv", "--db", str(embedded), "--count")
+    assert r.returncode == 0 and f"{t['occurrences']:,} occurrences in {t['graphs']:,} graphs" in r.stdout
     r = _cli("match", str(FIXTURES / "residual.onnx"), "--db", str(embedded), "--explain")
     assert r.returncode == 0 and r.stdout.count("MATCH (n0:Operator)") == 1
     body = [line for line in r.stdout.splitlines() if not line.startswith("//")]
@@ -359,6 +395,11 @@ def test_identical_rows_on_neo4j(neo4j_store, store, frames) -> None:  # type: i
     for spec in ("Conv>Relu>Conv", "MatMul>Add", "Conv>HardSwish", _block("attention")):
         assert match(store, spec, view="arch").to_dict("records") == \
             match(neo4j_store, spec, view="arch").to_dict("records"), spec
+    for spec in specs:
+        assert match(store, spec, count=True).to_dict("records") == \
+            match(neo4j_store, spec, count=True).to_dict("records"), spec
+    assert match(store, "Conv>Relu", count=True, limit=3).to_dict("records") == \
+        match(neo4j_store, "Conv>Relu", count=True, limit=3).to_dict("records")
     some = sorted(set(match(store, "Conv>Relu")["graph_id"]))[:3]
     assert match(neo4j_store, _block("residual"), graphs=some).to_dict("records") == \
         match(store, _block("residual"), graphs=some).to_dict("records")

@@ -46,6 +46,7 @@ MAX_OPERATORS = 12  # the search is a join of this many operators: beyond it a p
 VIEWS = ("exact", "arch")
 DEFAULT_DOMAINS = ("", "ai.onnx")  # two spellings of the default ONNX domain
 COLUMNS = ["graph_id", "scope", "nodes", "models"]
+COUNT_COLUMNS = ["graph_id", "occurrences", "models"]
 _OP_TYPE = re.compile(r"^(?:([A-Za-z_][\w.\-]*):)?([A-Za-z_][\w.\-]*)$")
 
 
@@ -269,18 +270,19 @@ def _match_clause(pattern: Pattern, schema: ViewSchema, graphs: bool = False) ->
 
 
 def match_cypher(pattern: Pattern, view: str = "exact", *, limit: int | None = None,
-                 graphs: bool = False) -> tuple[str, dict[str, Any]]:
+                 graphs: bool = False, count: bool = False) -> tuple[str, dict[str, Any]]:
     """(Cypher text, parameters) finding every occurrence of `pattern`: one row per graph with its
     occurrences as parallel lists (scopes, c0..c<k-1>: the operator idx of each pattern node) and its
     models' names. `limit`: the first occurrences in (graph_id, scope, nodes) order; `graphs`: restrict
-    to the graph ids bound as `$graph_ids`."""
+    to the graph ids bound as `$graph_ids`. `count`: one row per graph with its number of occurrences
+    instead of the lists (then `limit` is the first graphs in graph_id order)."""
     pattern.check()
     schema = view_schema(view)
     params: dict[str, Any] = {}
     lines = [_match_clause(pattern, schema, graphs),
              "WHERE " + "\n  AND ".join(_conditions(pattern, params, graphs))]
     lines += _slot_check(pattern, params)
-    lines += _occurrences(pattern, schema, params, limit)
+    lines += (_counts if count else _occurrences)(pattern, schema, params, limit)
     return "\n".join(lines), params
 
 
@@ -318,14 +320,42 @@ def _slot_check(pattern: Pattern, params: dict[str, Any]) -> list[str]:
     return [f"WITH {kept}, " + ", ".join(slots), "WHERE " + "\n  AND ".join(checks)]
 
 
+def _needs_distinct(pattern: Pattern) -> bool:
+    """Slot-free flows can be matched by parallel relationships: then each node mapping is kept once."""
+    return any(f.src_slot is None or f.dst_slot is None for f in pattern.flows)
+
+
+def _mappings(pattern: Pattern) -> str:
+    """The WITH projecting each match to (graph_id, scope, i0..i<k-1>), once per node mapping."""
+    distinct = "DISTINCT " if _needs_distinct(pattern) else ""
+    return f"WITH {distinct}n0.graph_id AS graph_id, n0.scope AS scope, " + ", ".join(
+        f"n{i}.idx AS i{i}" for i in range(len(pattern.nodes)))
+
+
+def _with_models(schema: ViewSchema, columns: str) -> list[str]:
+    """Each graph row gains its models' names, read once per graph."""
+    return [f"MATCH (g:{schema.graph} {{graph_id: graph_id}})",
+            f"OPTIONAL MATCH (m:{schema.model})-[:{schema.instance_of}]->(g)",
+            f"WITH graph_id, {columns}, collect(m.name) AS models",
+            f"RETURN graph_id, {columns}, models"]
+
+
+def _counts(pattern: Pattern, schema: ViewSchema, params: dict[str, Any], limit: int | None) -> list[str]:
+    """From matches to one row per graph with its number of occurrences: no node lists are collected or
+    shipped, and without parallel-flow duplicates not even a mapping is projected."""
+    lines = [_mappings(pattern), "WITH graph_id, count(*) AS occurrences"] if _needs_distinct(pattern) else \
+        ["WITH n0.graph_id AS graph_id, count(*) AS occurrences"]
+    if limit is not None:
+        params["limit"] = int(limit)
+        lines += ["ORDER BY graph_id", "LIMIT $limit"]
+    return [*lines, *_with_models(schema, "occurrences")]
+
+
 def _occurrences(pattern: Pattern, schema: ViewSchema, params: dict[str, Any], limit: int | None) -> list[str]:
     """From matches to one row per graph: its occurrences as parallel lists (collected in one
     aggregation, so aligned) and its models once (a row per occurrence would repeat them every time)."""
     width = range(len(pattern.nodes))
-    # Slot-free flows can be matched by parallel relationships: keep each node mapping once.
-    distinct = "DISTINCT " if any(f.src_slot is None or f.dst_slot is None for f in pattern.flows) else ""
-    lines = [f"WITH {distinct}n0.graph_id AS graph_id, n0.scope AS scope, " + ", ".join(f"n{i}.idx AS i{i}"
-                                                                                    for i in width)]
+    lines = [_mappings(pattern)]
     if limit is not None:
         params["limit"] = int(limit)
         lines += ["ORDER BY graph_id, scope, " + ", ".join(f"i{i}" for i in width), "LIMIT $limit"]
@@ -333,46 +363,64 @@ def _occurrences(pattern: Pattern, schema: ViewSchema, params: dict[str, Any], l
     return [
         *lines,
         "WITH graph_id, collect(scope) AS scopes, " + ", ".join(f"collect(i{i}) AS c{i}" for i in width),
-        f"MATCH (g:{schema.graph} {{graph_id: graph_id}})",
-        f"OPTIONAL MATCH (m:{schema.model})-[:{schema.instance_of}]->(g)",
-        f"WITH graph_id, scopes, {columns}, collect(m.name) AS models",
-        f"RETURN graph_id, scopes, {columns}, models",
+        *_with_models(schema, f"scopes, {columns}"),
     ]
 
 
 # -- running it -------------------------------------------------------------------------------------
 def match(store: Runs, pattern: Pattern | str | os.PathLike[str], *, view: str = "exact",
-          limit: int | None = None, graphs: list[str] | None = None) -> pd.DataFrame:
+          limit: int | None = None, graphs: list[str] | None = None, count: bool = False) -> pd.DataFrame:
     """Every occurrence of `pattern` in the store: one row per occurrence, columns graph_id, scope,
     nodes (operator idx of each pattern node, in pattern order), models (names of the models with
     that architecture), sorted by (graph_id, scope, nodes). `limit`: the first N occurrences in that
-    order; `graphs`: only these graph ids. `df.attrs` holds `pattern`, `cypher`, `params`, `limit`
-    and `notes` (e.g. op types no operator of the store has: then there are no rows, not an error)."""
-    import pandas as pd
-
+    order; `graphs`: only these graph ids. `count`: one row per graph holding the pattern instead,
+    columns graph_id, occurrences, models, sorted by graph_id (`limit`: the first N graphs). `df.attrs`
+    holds `pattern`, `cypher`, `params`, `limit`, `count` and `notes` (e.g. op types no operator of the
+    store has: then there are no rows, not an error)."""
     from younger_graph import dialect
 
     pat = parse_pattern(pattern, view)
     if limit is not None and limit < 1:
         raise UsageError("--limit must be at least 1")
-    text, params = match_cypher(pat, view, limit=limit, graphs=graphs is not None)
+    text, params = match_cypher(pat, view, limit=limit, graphs=graphs is not None, count=count)
     if graphs is not None:
         params["graph_ids"] = sorted({str(g) for g in graphs})
     raw = store.run(dialect.translate(text, store.backend), params)
+    df = _count_frame(raw) if count else _occurrence_frame(raw, len(pat.nodes))
+    notes = list(pat.notes)
+    if not len(df):
+        notes += _unknown_op_types(store, pat, view)
+    df.attrs.update(pattern=pat.describe(), cypher=text, params=params, limit=limit, count=count, notes=notes)
+    return df
+
+
+def _models(names: Any) -> list[str]:
+    return sorted(str(m) for m in names or [] if m is not None)
+
+
+def _frame(rows: list[tuple[Any, ...]], columns: list[str]) -> pd.DataFrame:
+    import pandas as pd
+
+    return pd.DataFrame(rows, columns=columns) if rows else pd.DataFrame({c: pd.Series([], dtype=object)
+                                                                          for c in columns})
+
+
+def _occurrence_frame(raw: pd.DataFrame, width: int) -> pd.DataFrame:
+    """The per-graph parallel lists unpacked into one row per occurrence."""
     rows: list[tuple[str, str, list[int], list[str]]] = []
-    per_node = [raw[f"c{i}"].tolist() for i in range(len(pat.nodes))] if len(raw) else []
+    per_node = [raw[f"c{i}"].tolist() for i in range(width)] if len(raw) else []
     for graph_id, scopes, names, *columns in zip(raw.get("graph_id", []), raw.get("scopes", []),
                                                  raw.get("models", []), *per_node):
-        models = sorted(str(m) for m in names or [] if m is not None)
+        models = _models(names)
         rows.extend((str(graph_id), scope or "", list(nodes), models) for scope, nodes in zip(scopes, zip(*columns)))
     rows.sort(key=lambda r: (r[0], r[1], r[2]))
-    df = pd.DataFrame(rows, columns=COLUMNS) if rows else pd.DataFrame({c: pd.Series([], dtype=object)
-                                                                         for c in COLUMNS})
-    notes = list(pat.notes)
-    if not rows:
-        notes += _unknown_op_types(store, pat, view)
-    df.attrs.update(pattern=pat.describe(), cypher=text, params=params, limit=limit, notes=notes)
-    return df
+    return _frame(rows, COLUMNS)
+
+
+def _count_frame(raw: pd.DataFrame) -> pd.DataFrame:
+    rows = sorted((str(g), int(n), _models(names)) for g, n, names in
+                  zip(raw.get("graph_id", []), raw.get("occurrences", []), raw.get("models", [])))
+    return _frame(rows, COUNT_COLUMNS)
 
 
 def present_op_types_cypher(schema: ViewSchema) -> str:
@@ -390,7 +438,8 @@ def _unknown_op_types(store: Runs, pattern: Pattern, view: str) -> list[str]:
 
 
 def totals(df: pd.DataFrame) -> dict[str, int]:
-    """occurrences, graphs and models (distinct names) of a match result."""
+    """occurrences, graphs and models (distinct names) of a match result (occurrence or count rows)."""
     models = {m for ms in df["models"] for m in ms} if len(df) else set()
-    return {"occurrences": len(df), "graphs": int(df["graph_id"].nunique()) if len(df) else 0,
+    occurrences = int(df["occurrences"].sum()) if "occurrences" in df.columns and len(df) else len(df)
+    return {"occurrences": occurrences, "graphs": int(df["graph_id"].nunique()) if len(df) else 0,
             "models": len(models)}

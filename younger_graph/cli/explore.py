@@ -36,7 +36,12 @@ def match(
     db: DbOption = None,
     view: ViewOption = "exact",
     limit: Annotated[int | None, typer.Option(
-        "--limit", "-n", help="The first N occurrences in (graph_id, scope, nodes) order (default: all).")] = None,
+        "--limit", "-n", help="The first N occurrences in (graph_id, scope, nodes) order (default: all); with "
+                              "--count the first N graphs.")] = None,
+    count: Annotated[bool, typer.Option(
+        "--count", help="One row per graph holding the block (graph_id, occurrences, models) instead of one "
+                        "per occurrence: no node lists are collected, so it is the fast way to ask how often.")
+    ] = False,
     fmt: FrameFormat = "table",
     out: OutFile = None,
     explain: Annotated[bool, typer.Option(
@@ -58,25 +63,26 @@ def match(
         _note(note)
     if explain:
         backend = "neo4j" if is_neo4j(resolve_db(db)) else "embedded"
-        text, params = match_cypher(parsed, view, limit=limit)
+        text, params = match_cypher(parsed, view, limit=limit, count=count)
         lines = [f"// pattern: {parsed.describe()}", f"// backend: {backend}",
                  *(f"// ${k} = {json.dumps(v)}" for k, v in params.items()), dialect.translate(text, backend)]
         write_stdout("\n".join(lines) + "\n")
         return
     with open_store(db, False, username, password) as store:
-        df = store.match(parsed, view=view, limit=limit)
+        df = store.match(parsed, view=view, limit=limit, count=count)
     for note in df.attrs.get("notes", [])[len(parsed.notes):]:
         _note(note)
     shown = _for_format(df, fmt)
     t = totals(df)
     line = f"{t['occurrences']:,} occurrences in {t['graphs']:,} graphs ({t['models']:,} models) of {parsed.describe()}"
-    if limit is not None and t["occurrences"] >= limit:
-        line += f"; limited to the first {limit:,} (--limit)"
+    if limit is not None and (t["graphs"] if count else t["occurrences"]) >= limit:
+        line += f"; limited to the first {limit:,} {'graphs' if count else 'occurrences'} (--limit)"
+    title = f"{'occurrences per graph' if count else 'occurrences'} of {parsed.describe()}"
     if fmt == "table" and out is None:
-        write_frame(shown, fmt, None, title=f"occurrences of {parsed.describe()}")
+        write_frame(shown, fmt, None, title=title)
         typer.echo(line)
         return
-    write_frame(shown, fmt, out, title=f"occurrences of {parsed.describe()}")
+    write_frame(shown, fmt, out, title=title)
     if fmt == "table" or out is not None:
         console.print(line, highlight=False, markup=False)
 
@@ -89,7 +95,8 @@ def _for_format(df: Any, fmt: str) -> Any:
     if fmt in ("json", "parquet") or not len(df):
         return df
     out = df.copy()
-    out["nodes"] = [json.dumps(list(n)) for n in df["nodes"]]
+    if "nodes" in df.columns:
+        out["nodes"] = [json.dumps(list(n)) for n in df["nodes"]]
     out["models"] = [json.dumps(list(m), ensure_ascii=False) if fmt == "csv" else ", ".join(m) for m in df["models"]]
     return out
 

@@ -333,13 +333,14 @@ class Store(ABC):
         self._indexes.clear()
 
     def match(self, pattern: Any, *, view: str = "exact", limit: int | None = None,
-              graphs: list[str] | None = None) -> pd.DataFrame:
+              graphs: list[str] | None = None, count: bool = False) -> pd.DataFrame:
         """Every occurrence of a pattern (a chain such as `Conv>Relu`, an .onnx file holding the block, or
-        a `younger_graph.match.Pattern`): one row per occurrence (graph_id, scope, nodes, models), found by
-        one generated Cypher statement (`younger_graph.match`)."""
+        a `younger_graph.match.Pattern`): one row per occurrence (graph_id, scope, nodes, models), or with
+        `count` one row per graph (graph_id, occurrences, models), found by one generated Cypher statement
+        (`younger_graph.match`)."""
         from younger_graph.match import match
 
-        return match(self, pattern, view=view, limit=limit, graphs=graphs)
+        return match(self, pattern, view=view, limit=limit, graphs=graphs, count=count)
 
     def loaded_graph_ids(self) -> set[str]:
         df = self.run("MATCH (g:Graph) RETURN g.graph_id AS graph_id")
