@@ -3,8 +3,9 @@
 The Bolt side loads the test server (NEO4J_URI); the import side runs `neo4j-admin database import
 full` into a private server of its own (a temporary NEO4J_LOCAL_DIR on free ports, the jars of the
 test server's folder), so the shared server is never stopped. Both are compared by counts and by
-every library query. Then: an import over data without --yes refuses, a failed import puts the
-previous database back.
+every library query; then `embed` on the imported database gives the architecture view and the
+embeddings the Bolt load computed. Then: an import over data without --yes refuses, a failed import
+puts the previous database back.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import pytest
 from neo4j_env import require_neo4j, wipe
 from test_store import _library_params, _normalised
 
+from younger_graph.arch.backfill import embed_store
 from younger_graph.extract import extract
 from younger_graph.query import library
 from younger_graph.store import open_store
@@ -69,6 +71,22 @@ def _snapshot(store) -> tuple[dict, dict]:  # type: ignore[no-untyped-def]
     return store.counts(), {q.name: _normalised(store.query(q.name, **params.get(q.name, {}))) for q in library()}
 
 
+ARCH_COUNTS = ("MATCH (g:Graph) OPTIONAL MATCH (g)-[:ARCH_CONTAINS]->(o:ArchOperator) "
+               "OPTIONAL MATCH (o)-[f:ARCH_FLOWS]->() "
+               "RETURN g.graph_id AS graph_id, g.graph_id_arch AS graph_id_arch, count(DISTINCT o) AS nodes, "
+               "count(f) AS flows ORDER BY graph_id")
+
+
+def _arch_snapshot(store) -> tuple[list, dict]:  # type: ignore[no-untyped-def]
+    """The architecture view per graph (hash, node and flow counts) and both views' embeddings."""
+    rows = [tuple(r) for r in store.run(ARCH_COUNTS).itertuples(index=False, name=None)]
+    vectors = {}
+    for view in ("arch", "exact"):
+        ids, matrix = store.embeddings(view)
+        vectors[view] = {g: matrix[i].round(6).tolist() for i, g in enumerate(ids)}
+    return rows, vectors
+
+
 @pytest.fixture
 def private_server(tmp_path: Path):  # type: ignore[no-untyped-def]
     """Environment for scripts/neo4j on a private folder and ports, sharing the test server's jars."""
@@ -104,6 +122,7 @@ def test_admin_import_equals_the_bolt_load(tables: Path, tmp_path: Path, private
         wipe(bolt)
         bolt.load(tables)
         expected = _snapshot(bolt)
+        expected_arch = _arch_snapshot(bolt)
         wipe(bolt)
     files = tmp_path / "import"
     export_neo4j_import(tables, files)
@@ -118,6 +137,13 @@ def test_admin_import_equals_the_bolt_load(tables: Path, tmp_path: Path, private
     for name, rows in expected[1].items():
         assert queries[name] == rows, name
     assert ("operator_uid", "ONLINE") in indexes and ("operator_type", "ONLINE") in indexes
+    # The files hold the exact graphs; `embed` (docs/neo4j.md) adds the architecture view and the
+    # embeddings the Bolt load computes, equal to the Bolt load's.
+    with open_store(private, write=True, username=user, password=password) as imported:
+        assert not imported.embeddings("arch")[0], "the import files carry no embeddings"
+        summary = embed_store(imported)
+        assert summary.views_added == expected[0]["Graph"], summary
+        assert _arch_snapshot(imported) == expected_arch
 
     # Data in place: no --yes, no replacement (stdin is not a terminal, so no prompt either).
     r = _script(env, "import", str(files))
