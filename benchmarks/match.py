@@ -187,8 +187,10 @@ def main(argv: list[str] | None = None) -> int:
     print("embedded:")
     with open_store(db) as store:
         result["backends"]["embedded"], frames["embedded"] = bench_store(store, repeat)
+    from younger_graph.match import totals
+
     chain, counted = frames["embedded"]["match_chain3"], frames["embedded"]["match_chain3_count"]
-    result["count_consistent"] = int(counted["occurrences"].sum()) == len(chain) if len(counted) else not len(chain)
+    result["count_consistent"] = totals(counted) == totals(chain)
     if not result["count_consistent"]:
         print("INCONSISTENT: match --count's total differs from the occurrence rows")
     if args.neo4j_uri and not args.quick:

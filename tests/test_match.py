@@ -11,6 +11,7 @@ import json
 import random
 import subprocess
 import sys
+from collections import Counter
 from pathlib import Path
 
 import onnx
@@ -191,10 +192,7 @@ def test_limit_graphs_models_and_totals(store, frames) -> None:  # type: ignore[
 
 
 def _per_graph(rows: list[tuple[str, str, tuple[int, ...]]]) -> list[tuple[str, int]]:
-    counts: dict[str, int] = {}
-    for graph_id, _scope, _nodes in rows:
-        counts[graph_id] = counts.get(graph_id, 0) + 1
-    return sorted(counts.items())
+    return sorted(Counter(graph_id for graph_id, _scope, _nodes in rows).items())
 
 
 def test_counts_equal_networkx_per_graph(store, frames) -> None:  # type: ignore[no-untyped-def]
